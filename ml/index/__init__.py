@@ -1,0 +1,9 @@
+"""Cosine vector index (exact flat, HNSW past a size threshold) with versioned persistence."""
+
+from __future__ import annotations
+
+from ml.index.persistence import read_current_version
+from ml.index.reloading import ReloadingIndex
+from ml.index.vector_index import IndexConfig, VectorIndex, faiss_has_gpu
+
+__all__ = ["IndexConfig", "ReloadingIndex", "VectorIndex", "faiss_has_gpu", "read_current_version"]

@@ -1,0 +1,509 @@
+"""Cosine-similarity vector index over int64 ids, backed by FAISS.
+
+Small indexes use an exact IndexIDMap2(IndexFlatIP); past `approximate_threshold` vectors the
+index switches to HNSW (IndexHNSWFlat, inner product). HNSW cannot delete, so numpy arrays of
+ids and vectors stay the source of truth: removed or replaced ids become tombstoned HNSW labels,
+excluded during search, and the graph is rebuilt once tombstones pass 20% of it.
+
+Search contract: `search(queries, k)` returns `(scores, ids)`, float32 and int64 arrays of
+shape (Q, k), best first. Rows with fewer than k hits (small index, or HNSW missing a few) are
+padded with id -1 and score -inf. Scores are cosine similarities: vectors and queries are
+L2-normalised on the way in (a no-op for Encoder output).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from ml.index.persistence import read_current_version, save_version, version_dir
+
+log = logging.getLogger(__name__)
+
+TOMBSTONE_REBUILD_RATIO = 0.2
+FORMAT_VERSION = 1
+_LOAD_ATTEMPTS = 3
+
+IdsLike = Sequence[int] | np.ndarray
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """Index shape and HNSW knobs; `use_gpu=None` means GPU when faiss was built with it."""
+
+    dim: int
+    approximate_threshold: int = 20_000
+    hnsw_m: int = 32
+    ef_construction: int = 80
+    ef_search: int = 128
+    use_gpu: bool | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("dim", "approximate_threshold", "ef_construction", "ef_search"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"IndexConfig.{name}={getattr(self, name)} must be >= 1")
+        if self.hnsw_m < 2:
+            raise ValueError(f"IndexConfig.hnsw_m={self.hnsw_m} must be >= 2")
+
+
+def faiss_has_gpu() -> bool:
+    return hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0
+
+
+_gpu_resources: Any = None
+_gpu_lock = threading.Lock()
+
+
+def _shared_gpu_resources() -> Any:
+    """One StandardGpuResources per process: each one reserves a GPU scratch buffer."""
+    global _gpu_resources
+    with _gpu_lock:
+        if _gpu_resources is None:
+            _gpu_resources = faiss.StandardGpuResources()
+        return _gpu_resources
+
+
+def _grow(buf: np.ndarray, needed: int) -> np.ndarray:
+    """Amortised-doubling capacity so one-at-a-time upserts stay O(1) each."""
+    if needed <= len(buf):
+        return buf
+    cap = max(needed, 2 * len(buf), 64)
+    out = np.empty((cap, *buf.shape[1:]), dtype=buf.dtype)
+    out[: len(buf)] = buf
+    return out
+
+
+def _as_ids(ids: IdsLike | int, *, what: str = "ids") -> np.ndarray:
+    arr = np.asarray(ids)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise ValueError(f"{what} must be 1-D, got shape {arr.shape}")
+    if arr.size == 0:
+        return np.empty(0, dtype=np.int64)
+    if arr.dtype.kind not in "iu":
+        raise ValueError(f"{what} must be integers, got dtype {arr.dtype}")
+    if arr.dtype.kind == "u" and arr.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"{what} must fit in int64, got {int(arr.max())}")
+    out = arr.astype(np.int64, copy=False)
+    if out.min() < 0:
+        raise ValueError(f"{what} must be >= 0 (-1 marks padding), got {int(out.min())}")
+    return out
+
+
+def _as_unit_rows(x: Any, dim: int, *, what: str) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "fiu":
+        raise ValueError(f"{what} must be numeric, got dtype {arr.dtype}")
+    arr = arr.astype(np.float32, copy=False)
+    if arr.ndim == 1:
+        arr = arr.reshape(1, -1)
+    if arr.ndim != 2:
+        raise ValueError(f"{what} must be 2-D (n, dim), got shape {arr.shape}")
+    if arr.shape[1] != dim:
+        raise ValueError(f"{what} have dim {arr.shape[1]} but the index dim is {dim}")
+    if not np.isfinite(arr).all():
+        bad = int(np.flatnonzero(~np.isfinite(arr).all(axis=1))[0])
+        raise ValueError(f"{what} row {bad} has NaN or inf values")
+    norms = np.linalg.norm(arr, axis=1, keepdims=True)
+    if arr.shape[0] and (norms <= 1e-12).any():
+        bad = int(np.flatnonzero(norms[:, 0] <= 1e-12)[0])
+        raise ValueError(f"{what} row {bad} is a zero vector; cosine similarity is undefined")
+    return np.ascontiguousarray(arr / norms, dtype=np.float32)
+
+
+def _compact_rows(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Move hits (id >= 0) left in their ranked order, pad with -1/-inf, cut to k columns."""
+    order = np.argsort(ids < 0, axis=1, kind="stable")
+    ids = np.take_along_axis(ids, order, axis=1)
+    scores = np.take_along_axis(scores, order, axis=1).astype(np.float32, copy=False)
+    scores[ids < 0] = -np.inf
+    if ids.shape[1] < k:
+        pad = k - ids.shape[1]
+        ids = np.pad(ids, ((0, 0), (0, pad)), constant_values=-1)
+        scores = np.pad(scores, ((0, 0), (0, pad)), constant_values=-np.inf)
+    return np.ascontiguousarray(scores[:, :k]), np.ascontiguousarray(ids[:, :k])
+
+
+class VectorIndex:
+    """Mutable cosine index keyed by int64 ids; see the module docstring for the contract.
+
+    Public methods take an internal re-entrant lock, so one worker thread may upsert while
+    others search the same object; web processes normally hold a read-only loaded copy.
+    """
+
+    def __init__(self, config: IndexConfig) -> None:
+        self._config = config
+        self._lock = threading.RLock()
+        self._use_gpu = faiss_has_gpu() if config.use_gpu is None else config.use_gpu
+        if self._use_gpu and not faiss_has_gpu():
+            raise ValueError(
+                "IndexConfig.use_gpu=True but faiss has no GPU support or sees no GPU; "
+                "install faiss-gpu or set use_gpu=None/False"
+            )
+        self._version = 0
+        # Source of truth: rows [0, n) of these buffers, and id -> row.
+        self._ids = np.empty(0, dtype=np.int64)
+        self._vecs = np.empty((0, config.dim), dtype=np.float32)
+        self._n = 0
+        self._row: dict[int, int] = {}
+        # Flat mode: a CPU IndexIDMap2, or a GPU mirror rebuilt lazily from the buffers.
+        self._flat: Any = None
+        self._gpu: Any = None
+        self._gpu_row_ids = np.empty(0, dtype=np.int64)
+        self._gpu_dirty = True
+        # HNSW mode: label -> id (-1 = tombstone) and id -> live label.
+        self._hnsw: Any = None
+        self._label_ids = np.empty(0, dtype=np.int64)
+        self._label: dict[int, int] = {}
+        self._n_dead = 0
+        self._selector: tuple[Any, np.ndarray] | None = None
+        self._kind = "flat"
+        self._build_flat()
+
+    # -- introspection -------------------------------------------------------------------
+
+    @property
+    def config(self) -> IndexConfig:
+        return self._config
+
+    @property
+    def dim(self) -> int:
+        return self._config.dim
+
+    @property
+    def kind(self) -> str:
+        return self._kind
+
+    @property
+    def version(self) -> int:
+        """Version last saved or loaded; 0 for an index never persisted."""
+        return self._version
+
+    @property
+    def tombstones(self) -> int:
+        """Dead HNSW labels awaiting a rebuild (always 0 for the flat index)."""
+        return self._n_dead
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __contains__(self, item: object) -> bool:
+        if isinstance(item, bool) or not isinstance(item, int | np.integer):
+            return False
+        return int(item) in self._row
+
+    def __repr__(self) -> str:
+        return (
+            f"VectorIndex(kind={self._kind}, n={self._n}, dim={self.dim}, "
+            f"version={self._version}, tombstones={self._n_dead})"
+        )
+
+    def ids(self) -> np.ndarray:
+        """All live ids, sorted ascending (a copy)."""
+        with self._lock:
+            return np.sort(self._ids[: self._n])
+
+    def get_vectors(self, ids: IdsLike) -> np.ndarray:
+        """Stored unit vectors for `ids` in the given order; KeyError naming unknown ids."""
+        arr = _as_ids(ids)
+        with self._lock:
+            missing = [int(i) for i in arr if int(i) not in self._row]
+            if missing:
+                raise KeyError(f"ids not in the index: {missing[:5]}{'...' * (len(missing) > 5)}")
+            rows = np.fromiter((self._row[int(i)] for i in arr), dtype=np.int64, count=len(arr))
+            return self._vecs[rows].copy()
+
+    # -- mutation ------------------------------------------------------------------------
+
+    def upsert(self, ids: IdsLike, vectors: np.ndarray) -> None:
+        """Add new ids and replace the vectors of existing ones."""
+        arr = _as_ids(ids)
+        if arr.size == 0 and np.asarray(vectors).size == 0:
+            return
+        vecs = _as_unit_rows(vectors, self.dim, what="vectors")
+        if vecs.shape[0] != arr.size:
+            raise ValueError(f"got {arr.size} ids but {vecs.shape[0]} vectors; pass one per id")
+        uniq, counts = np.unique(arr, return_counts=True)
+        if (counts > 1).any():
+            dups = uniq[counts > 1][:5].tolist()
+            raise ValueError(f"duplicate ids in one upsert call: {dups}; pass each id once")
+        with self._lock:
+            known = np.fromiter((int(i) in self._row for i in arr), dtype=bool, count=arr.size)
+            old_ids, new_ids = arr[known], arr[~known]
+            if old_ids.size:
+                rows = np.fromiter((self._row[int(i)] for i in old_ids), np.int64, old_ids.size)
+                self._vecs[rows] = vecs[known]
+            if new_ids.size:
+                self._append(new_ids, vecs[~known])
+            if self._kind == "flat":
+                if self._flat is not None:
+                    if old_ids.size:
+                        self._flat.remove_ids(old_ids)
+                    self._flat.add_with_ids(vecs, arr)
+                self._gpu_dirty = True
+                if self._n >= self._config.approximate_threshold:
+                    self._build_hnsw()
+            else:
+                self._kill_labels(old_ids)
+                self._hnsw_add(arr, vecs)
+                self._maybe_rebuild()
+
+    def remove(self, ids: IdsLike) -> int:
+        """Remove ids; unknown ids are ignored. Returns how many were removed."""
+        arr = np.unique(_as_ids(ids))
+        with self._lock:
+            present = np.array([i for i in arr.tolist() if i in self._row], dtype=np.int64)
+            if present.size == 0:
+                return 0
+            for i in present.tolist():
+                self._delete_row(i)
+            if self._kind == "flat":
+                if self._flat is not None:
+                    self._flat.remove_ids(present)
+                self._gpu_dirty = True
+            else:
+                self._kill_labels(present)
+                self._maybe_rebuild()
+            return int(present.size)
+
+    def rebuild(self) -> None:
+        """Rebuild from the stored vectors: drops tombstones and re-picks flat vs HNSW by size."""
+        with self._lock:
+            if self._n >= self._config.approximate_threshold:
+                self._build_hnsw()
+            else:
+                self._build_flat()
+
+    # -- search --------------------------------------------------------------------------
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, ids) per query row; a 1-D query counts as one row."""
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+            raise ValueError(f"k={k!r} must be a positive integer")
+        k = int(k)
+        q = _as_unit_rows(queries, self.dim, what="queries")
+        with self._lock:
+            if self._n == 0 or q.shape[0] == 0:
+                return _compact_rows(
+                    np.empty((q.shape[0], 0), np.float32), np.empty((q.shape[0], 0), np.int64), k
+                )
+            if self._kind == "hnsw":
+                return self._search_hnsw(q, k)
+            fetch = min(k, self._n)
+            if self._flat is not None:
+                scores, ids = self._flat.search(q, fetch)
+            else:
+                scores, ids = self._search_gpu(q, fetch)
+            return _compact_rows(scores, ids, k)
+
+    def _search_gpu(self, q: np.ndarray, fetch: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._gpu is None or self._gpu_dirty:
+            cpu = faiss.IndexFlatIP(self.dim)
+            cpu.add(self._vecs[: self._n])
+            self._gpu = faiss.index_cpu_to_gpu(_shared_gpu_resources(), 0, cpu)
+            self._gpu_row_ids = self._ids[: self._n].copy()
+            self._gpu_dirty = False
+        scores, rows = self._gpu.search(q, fetch)
+        ids = np.where(rows >= 0, self._gpu_row_ids[np.maximum(rows, 0)], -1)
+        return scores, ids
+
+    def _search_hnsw(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Tombstones are skipped inside the graph walk via an IDSelector, so fetching k is
+        enough; results are still filtered, and the candidate list is widened when HNSW
+        returns fewer than min(k, len) live hits."""
+        total = self._hnsw.ntotal
+        want = min(k, self._n)
+        fetch = min(k, total)
+        while True:
+            params = faiss.SearchParametersHNSW(efSearch=max(self._config.ef_search, fetch))
+            if self._n_dead:
+                params.sel = self._live_selector()
+            scores, labels = self._hnsw.search(q, fetch, params=params)
+            ids = np.where(labels >= 0, self._label_ids[np.maximum(labels, 0)], -1)
+            short = ((ids >= 0).sum(axis=1) < want).any()
+            if not short or fetch >= total:
+                return _compact_rows(scores, ids, k)
+            fetch = min(total, fetch * 2 + self._n_dead)
+
+    def _live_selector(self) -> Any:
+        if self._selector is None:
+            live = self._label_ids[: self._hnsw.ntotal] >= 0
+            bits = np.packbits(live, bitorder="little")
+            # The selector keeps a raw pointer into `bits`; keep both alive together.
+            self._selector = (faiss.IDSelectorBitmap(live.size, faiss.swig_ptr(bits)), bits)
+        return self._selector[0]
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _append(self, ids: np.ndarray, vecs: np.ndarray) -> None:
+        start, end = self._n, self._n + ids.size
+        self._ids = _grow(self._ids, end)
+        self._vecs = _grow(self._vecs, end)
+        self._ids[start:end] = ids
+        self._vecs[start:end] = vecs
+        for offset, i in enumerate(ids.tolist()):
+            self._row[i] = start + offset
+        self._n = end
+
+    def _delete_row(self, id_: int) -> None:
+        """Swap-remove so deletes are O(1) and the live rows stay contiguous."""
+        row = self._row.pop(id_)
+        last = self._n - 1
+        if row != last:
+            moved = int(self._ids[last])
+            self._ids[row] = moved
+            self._vecs[row] = self._vecs[last]
+            self._row[moved] = row
+        self._n = last
+
+    def _build_flat(self) -> None:
+        self._hnsw, self._label_ids, self._label, self._n_dead = None, self._label_ids[:0], {}, 0
+        self._selector = None
+        self._kind = "flat"
+        self._gpu, self._gpu_dirty = None, True
+        if self._use_gpu:
+            self._flat = None
+            return
+        flat = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+        if self._n:
+            flat.add_with_ids(self._vecs[: self._n], self._ids[: self._n])
+        self._flat = flat
+
+    def _build_hnsw(self) -> None:
+        started = time.perf_counter()
+        cfg = self._config
+        index = faiss.IndexHNSWFlat(cfg.dim, cfg.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = cfg.ef_construction
+        index.hnsw.efSearch = cfg.ef_search
+        self._hnsw, self._label_ids, self._label, self._n_dead = index, self._ids[:0].copy(), {}, 0
+        self._selector = None
+        self._flat, self._gpu, self._kind = None, None, "hnsw"
+        self._hnsw_add(self._ids[: self._n].copy(), self._vecs[: self._n])
+        log.info("built HNSW over %d vectors in %.2fs", self._n, time.perf_counter() - started)
+
+    def _hnsw_add(self, ids: np.ndarray, vecs: np.ndarray) -> None:
+        start = self._hnsw.ntotal
+        if ids.size == 0:
+            return
+        self._hnsw.add(vecs)
+        self._label_ids = _grow(self._label_ids, start + ids.size)
+        self._label_ids[start : start + ids.size] = ids
+        for offset, i in enumerate(ids.tolist()):
+            self._label[i] = start + offset
+        self._selector = None
+
+    def _kill_labels(self, ids: np.ndarray) -> None:
+        for i in ids.tolist():
+            label = self._label.pop(i, None)
+            if label is not None:
+                self._label_ids[label] = -1
+                self._n_dead += 1
+        self._selector = None
+
+    def _maybe_rebuild(self) -> None:
+        if self._hnsw is not None and self._n_dead > TOMBSTONE_REBUILD_RATIO * self._hnsw.ntotal:
+            self.rebuild()
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def save(self, path: Path) -> int:
+        """Publish the current contents as a new version under `path`; returns the version."""
+        with self._lock:
+            version = save_version(Path(path), self._write_files)
+            self._version = version
+            return version
+
+    def _write_files(self, out: Path, version: int) -> None:
+        n = self._n
+        np.save(out / "ids.npy", self._ids[:n], allow_pickle=False)
+        np.save(out / "vectors.npy", self._vecs[:n], allow_pickle=False)
+        if self._kind == "hnsw":
+            (out / "index.faiss").write_bytes(faiss.serialize_index(self._hnsw).tobytes())
+            labels = self._label_ids[: self._hnsw.ntotal]
+            np.save(out / "hnsw_labels.npy", labels, allow_pickle=False)
+        now = time.time()
+        meta = {
+            "format": FORMAT_VERSION,
+            "dim": self.dim,
+            "kind": self._kind,
+            "version": version,
+            "count": n,
+            "tombstones": self._n_dead,
+            "created": datetime.fromtimestamp(now, UTC).isoformat(),
+            "created_unix": now,
+            "hnsw_m": self._config.hnsw_m,
+            "ef_construction": self._config.ef_construction,
+        }
+        (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path, config: IndexConfig | None = None) -> VectorIndex:
+        """Load the version CURRENT points to; `config` defaults to the saved dim.
+
+        Retries when a concurrent writer prunes the version between reading CURRENT and
+        reading its files.
+        """
+        path = Path(path)
+        for attempt in range(_LOAD_ATTEMPTS):
+            version = read_current_version(path)
+            if version is None:
+                raise FileNotFoundError(f"{path}/CURRENT not found: no index saved there yet")
+            try:
+                return cls._load_version(version_dir(path, version), version, config)
+            except FileNotFoundError:
+                if attempt == _LOAD_ATTEMPTS - 1 or read_current_version(path) == version:
+                    raise
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _load_version(cls, vdir: Path, version: int, config: IndexConfig | None) -> VectorIndex:
+        meta = json.loads((vdir / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT_VERSION:
+            raise ValueError(f"{vdir}/meta.json has format {meta.get('format')!r}; re-save it")
+        if config is None:
+            config = IndexConfig(dim=int(meta["dim"]))
+        elif config.dim != int(meta["dim"]):
+            raise ValueError(
+                f"{vdir} holds dim {meta['dim']} vectors but IndexConfig.dim={config.dim}; "
+                "use the encoder the index was built with or rebuild the index"
+            )
+        ids = np.load(vdir / "ids.npy", allow_pickle=False)
+        vecs = np.load(vdir / "vectors.npy", allow_pickle=False)
+        if ids.shape != (int(meta["count"]),) or vecs.shape != (ids.size, config.dim):
+            raise ValueError(f"{vdir}: ids {ids.shape} / vectors {vecs.shape} do not match meta")
+        index = cls(config)
+        index._append(ids.astype(np.int64, copy=False), vecs.astype(np.float32, copy=False))
+        if meta["kind"] == "hnsw":
+            index._restore_hnsw(vdir)
+        else:
+            index._build_flat()
+        index._version = version
+        return index
+
+    def _restore_hnsw(self, vdir: Path) -> None:
+        labels = np.load(vdir / "hnsw_labels.npy", allow_pickle=False).astype(np.int64)
+        raw = np.fromfile(vdir / "index.faiss", dtype=np.uint8)
+        hnsw = faiss.deserialize_index(raw)
+        live = labels[labels >= 0]
+        if hnsw.ntotal != labels.size or hnsw.d != self.dim or not np.array_equal(
+            np.sort(live), np.sort(self._ids[: self._n])
+        ):
+            log.warning("%s: HNSW graph does not match ids.npy; rebuilding it", vdir)
+            self._build_hnsw()
+            return
+        hnsw.hnsw.efSearch = self._config.ef_search
+        self._hnsw, self._label_ids, self._kind = hnsw, labels, "hnsw"
+        self._label = {int(i): int(lbl) for lbl, i in enumerate(labels.tolist()) if i >= 0}
+        self._n_dead = int((labels < 0).sum())
+        self._flat, self._gpu, self._selector = None, None, None

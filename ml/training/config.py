@@ -1,0 +1,160 @@
+"""Hyper-parameters for fine-tuning, validated up front so bad requests fail before any work.
+
+This module imports neither torch nor transformers: the web process validates user-supplied
+hyper-parameters with `TrainConfig.from_dict` without paying for the ML stack.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TASK_TYPES = ("classification", "pair")
+METRICS = ("macro_f1", "accuracy")
+# Mirrors ml.device.VALID_DEVICES without importing torch (a test keeps the two equal).
+DEVICES = ("auto", "cpu", "cuda")
+
+_INT_FIELDS = ("epochs", "batch_size", "max_seq_length", "early_stopping_patience", "seed")
+_FLOAT_FIELDS = ("learning_rate", "weight_decay", "warmup_fraction", "validation_fraction")
+
+
+def _check_int(owner: str, name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{owner}.{name} must be an integer, got {value!r}; pass e.g. {minimum}")
+    if value < minimum:
+        raise ValueError(f"{owner}.{name}={value} is too small; it must be >= {minimum}")
+
+
+def _as_float(owner: str, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{owner}.{name} must be a number, got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    """Low-rank adapters on the encoder's attention projections; merged away before saving."""
+
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.1
+    target_modules: tuple[str, ...] = ("query", "value")
+
+    def __post_init__(self) -> None:
+        _check_int("LoraSettings", "r", self.r, 1)
+        _check_int("LoraSettings", "alpha", self.alpha, 1)
+        dropout = _as_float("LoraSettings", "dropout", self.dropout)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"LoraSettings.dropout={dropout} must be in [0, 1)")
+        object.__setattr__(self, "dropout", dropout)
+        modules = self.target_modules
+        if isinstance(modules, str) or not isinstance(modules, list | tuple) or not modules:
+            raise ValueError(
+                f"LoraSettings.target_modules={modules!r} must be a non-empty list of module "
+                "names, e.g. ['query', 'value']"
+            )
+        if not all(isinstance(m, str) and m for m in modules):
+            raise ValueError(f"LoraSettings.target_modules={modules!r} must contain only names")
+        object.__setattr__(self, "target_modules", tuple(modules))
+
+    @classmethod
+    def from_dict(cls, params: dict[str, Any]) -> LoraSettings:
+        """Build from stored JSON; unknown keys are an error so typos don't silently vanish."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown LoRA setting(s): {', '.join(unknown)}; "
+                f"allowed: {', '.join(sorted(known))}"
+            )
+        return cls(**params)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a fine-tuning run (together with the data and the seed).
+
+    `learning_rate` is the encoder's; the freshly initialised classification head trains at
+    `learning_rate * HEAD_LR_MULTIPLIER` (see ml.training.trainer) because it starts from noise.
+    `early_stopping_patience=0` disables early stopping (all `epochs` run, best epoch still kept).
+    """
+
+    base_model_dir: Path
+    task_type: str = "classification"
+    epochs: int = 4
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.1
+    max_seq_length: int = 128
+    validation_fraction: float = 0.1
+    early_stopping_patience: int = 2
+    metric: str = "macro_f1"
+    class_weighting: bool = True
+    lora: LoraSettings | None = None
+    seed: int = 42
+    device: str = "auto"
+    max_train_seconds: float | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.base_model_dir, str | Path):
+            raise ValueError(f"base_model_dir must be a path, got {self.base_model_dir!r}")
+        object.__setattr__(self, "base_model_dir", Path(self.base_model_dir))
+        if self.task_type not in TASK_TYPES:
+            raise ValueError(f"task_type={self.task_type!r} must be one of {', '.join(TASK_TYPES)}")
+        if self.metric not in METRICS:
+            raise ValueError(f"metric={self.metric!r} must be one of {', '.join(METRICS)}")
+        if self.device not in DEVICES:
+            raise ValueError(f"device={self.device!r} must be one of {', '.join(DEVICES)}")
+        for name, minimum in zip(_INT_FIELDS, (1, 1, 8, 0, 0), strict=True):
+            _check_int("TrainConfig", name, getattr(self, name), minimum)
+        for name in _FLOAT_FIELDS:
+            object.__setattr__(self, name, _as_float("TrainConfig", name, getattr(self, name)))
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate={self.learning_rate} must be > 0, e.g. 5e-5")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay={self.weight_decay} must be >= 0")
+        if not 0.0 <= self.warmup_fraction < 1.0:
+            raise ValueError(f"warmup_fraction={self.warmup_fraction} must be in [0, 1)")
+        if not 0.0 < self.validation_fraction < 1.0:
+            raise ValueError(f"validation_fraction={self.validation_fraction} must be in (0, 1)")
+        if not isinstance(self.class_weighting, bool):
+            raise ValueError(f"class_weighting must be true or false, got {self.class_weighting!r}")
+        if self.lora is not None and not isinstance(self.lora, LoraSettings):
+            raise ValueError(f"lora must be LoraSettings or None, got {self.lora!r}")
+        if self.max_train_seconds is not None:
+            cap = _as_float("TrainConfig", "max_train_seconds", self.max_train_seconds)
+            if cap <= 0:
+                raise ValueError(f"max_train_seconds={cap} must be > 0 (or null for no cap)")
+            object.__setattr__(self, "max_train_seconds", cap)
+
+    @classmethod
+    def from_dict(cls, base_model_dir: Path | str, params: dict[str, Any]) -> TrainConfig:
+        """Build from user/stored hyper-parameters; unknown keys raise ValueError naming them.
+
+        A `base_model_dir` key in `params` (as written by `to_dict`) is ignored: the explicit
+        argument is authoritative, since the registry resolves where the base model lives now.
+        `"lora": {...}` becomes `LoraSettings`; `"lora": null` means full fine-tuning.
+        """
+        known = {f.name for f in dataclasses.fields(cls)} - {"base_model_dir"}
+        unknown = sorted(set(params) - known - {"base_model_dir"})
+        if unknown:
+            raise ValueError(
+                f"unknown training parameter(s): {', '.join(unknown)}; "
+                f"allowed: {', '.join(sorted(known))}"
+            )
+        kwargs = {k: v for k, v in params.items() if k in known}
+        lora = kwargs.get("lora")
+        if isinstance(lora, dict):
+            kwargs["lora"] = LoraSettings.from_dict(lora)
+        return cls(base_model_dir=Path(base_model_dir), **kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe hyper-parameters; `from_dict(base_model_dir, to_dict())` round-trips."""
+        data = dataclasses.asdict(self)
+        data["base_model_dir"] = str(self.base_model_dir)
+        if self.lora is not None:
+            data["lora"]["target_modules"] = list(self.lora.target_modules)
+        return data

@@ -1,0 +1,314 @@
+"""Encoder + mean pooling + linear head, its tokenisation, and loading a trained one for serving.
+
+The architecture matches sentence-transformers' MiniLM (BertModel, mean pooling over the attention
+mask), so the fine-tuned backbone is still a good sentence embedder (`TextModel.embed`).
+Pair inputs are encoded as one cross-encoder sequence `[CLS] text [SEP] text_pair [SEP]`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from ml.device import autocast, resolve_device
+from ml.training.artifact import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    HEAD_NAME,
+    MANIFEST_NAME,
+    read_manifest,
+    write_json,
+)
+
+POOLING = "mean"
+HEAD_DROPOUT = 0.1
+
+Features = list[dict[str, list[int]]]
+
+
+def _offline() -> None:
+    """No hub access in this product: models come from local dirs only."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def load_backbone(model_dir: Path) -> PreTrainedModel:
+    """fp32 AutoModel from a local dir (checkpoints saved in fp16 are upcast for training)."""
+    _offline()
+    return AutoModel.from_pretrained(str(model_dir), local_files_only=True, dtype=torch.float32)
+
+
+def load_tokenizer(model_dir: Path) -> PreTrainedTokenizerBase:
+    """The tokenizer saved next to the model (fast tokenizer where available)."""
+    _offline()
+    return AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+
+
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Average token states over real tokens (fp32, so bf16 autocast doesn't lose the sum)."""
+    mask = attention_mask.unsqueeze(-1).to(torch.float32)
+    summed = (hidden.to(torch.float32) * mask).sum(dim=1)
+    return summed / mask.sum(dim=1).clamp(min=1e-9)
+
+
+class EncoderClassifier(nn.Module):
+    """Backbone (optionally LoRA-wrapped) -> mean pooling -> dropout -> Linear(num_labels)."""
+
+    def __init__(self, backbone: nn.Module, num_labels: int, dropout: float = HEAD_DROPOUT):
+        super().__init__()
+        if num_labels < 2:
+            raise ValueError(f"num_labels={num_labels}: a classifier needs at least 2 labels")
+        self.backbone = backbone
+        self.hidden_size = int(backbone.config.hidden_size)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(self.hidden_size, num_labels)
+
+    def pool(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Sentence embedding (un-normalised) of each sequence."""
+        kwargs = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
+        out = self.backbone(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+        return mean_pool(out.last_hidden_state, attention_mask)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Logits (batch, num_labels)."""
+        pooled = self.pool(input_ids, attention_mask, token_type_ids)
+        return self.head(self.dropout(pooled))
+
+
+def encode(
+    tokenizer: PreTrainedTokenizerBase,
+    texts: Sequence[str],
+    text_pairs: Sequence[str] | None,
+    max_length: int,
+) -> Features:
+    """Tokenise once, unpadded; batches are padded to their own longest row (dynamic padding)."""
+    if text_pairs is not None and len(text_pairs) != len(texts):
+        raise ValueError(f"got {len(texts)} texts but {len(text_pairs)} text_pairs")
+    if not texts:
+        return []
+    enc = tokenizer(
+        list(texts),
+        list(text_pairs) if text_pairs is not None else None,
+        truncation=True,
+        max_length=max_length,
+    )
+    keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
+    return [{k: enc[k][i] for k in keys} for i in range(len(texts))]
+
+
+def collate(features: Features, pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-pad a list of encoded rows into tensors."""
+    length = max(len(f["input_ids"]) for f in features)
+    batch: dict[str, torch.Tensor] = {}
+    for key in features[0]:
+        fill = pad_id if key == "input_ids" else 0
+        tensor = torch.full((len(features), length), fill, dtype=torch.long)
+        for row, feature in enumerate(features):
+            values = feature[key]
+            tensor[row, : len(values)] = torch.tensor(values, dtype=torch.long)
+        batch[key] = tensor
+    return batch
+
+
+def _length_batches(features: Features, batch_size: int) -> list[list[int]]:
+    """Indices grouped by similar length so inference pads little."""
+    order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+@torch.inference_mode()
+def run_model(
+    classifier: EncoderClassifier,
+    features: Features,
+    pad_id: int,
+    device: str,
+    batch_size: int = 64,
+    *,
+    embeddings: bool = False,
+) -> np.ndarray:
+    """Logits (or pooled embeddings) as float32 numpy, in the order of `features`."""
+    was_training = classifier.training
+    classifier.eval()
+    width = classifier.hidden_size if embeddings else classifier.head.out_features
+    result = np.zeros((len(features), width), dtype=np.float32)
+    try:
+        for indices in _length_batches(features, batch_size):
+            batch = collate([features[i] for i in indices], pad_id)
+            batch = {k: v.to(device) for k, v in batch.items()}
+            with autocast(device):
+                out = classifier.pool(**batch) if embeddings else classifier(**batch)
+            result[indices] = out.float().cpu().numpy()
+    finally:
+        classifier.train(was_training)
+    return result
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float64, returned as float32 rows summing to 1."""
+    shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def save_text_model(
+    classifier: EncoderClassifier,
+    tokenizer: PreTrainedTokenizerBase,
+    directory: Path,
+    *,
+    labels: Sequence[str],
+    task_type: str,
+    max_seq_length: int,
+    base_model_dir: Path,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Write backbone, tokenizer, head and manifest (LoRA must already be merged)."""
+    if any("lora_" in name for name, _ in classifier.backbone.named_parameters()):
+        raise ValueError("backbone still has LoRA layers; merge_and_unload() before saving")
+    classifier.backbone.save_pretrained(str(directory), safe_serialization=True)
+    tokenizer.save_pretrained(str(directory))
+    head = {
+        k: v.detach().to("cpu", torch.float32).contiguous()
+        for k, v in classifier.head.state_dict().items()
+    }
+    save_file(head, str(directory / HEAD_NAME))
+    manifest = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "task_type": task_type,
+        "labels": list(labels),
+        "score_label": labels[-1],
+        "max_seq_length": max_seq_length,
+        "pooling": POOLING,
+        "hidden_size": classifier.hidden_size,
+        "base_model": Path(base_model_dir).name,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **(extra or {}),
+    }
+    write_json(directory / MANIFEST_NAME, manifest)
+
+
+class TextModel:
+    """A loaded artifact ready for inference; thread-safe for concurrent predict calls.
+
+    For pair tasks the "score" of a pair is the probability of the highest (last sorted) label,
+    e.g. P("1") for "0"/"1" relevance labels; `score()` returns it directly.
+    """
+
+    def __init__(
+        self,
+        classifier: EncoderClassifier,
+        tokenizer: PreTrainedTokenizerBase,
+        manifest: dict[str, Any],
+        device: str,
+        artifact_dir: Path,
+    ):
+        self.classifier = classifier
+        self.tokenizer = tokenizer
+        self.manifest = manifest
+        self.labels: list[str] = list(manifest["labels"])
+        self.task_type: str = manifest["task_type"]
+        self.max_seq_length: int = manifest["max_seq_length"]
+        self.device = device
+        self.artifact_dir = artifact_dir
+
+    def _features(self, texts: Sequence[str], text_pairs: Sequence[str] | None) -> Features:
+        if isinstance(texts, str):
+            raise ValueError("texts must be a list of strings, not a single string")
+        if self.task_type == "pair" and text_pairs is None:
+            raise ValueError(f"{self.artifact_dir} is a pair model: pass text_pairs")
+        if self.task_type == "classification" and text_pairs is not None:
+            raise ValueError(f"{self.artifact_dir} is a classification model: omit text_pairs")
+        return encode(self.tokenizer, texts, text_pairs, self.max_seq_length)
+
+    def predict_proba(
+        self,
+        texts: Sequence[str],
+        text_pairs: Sequence[str] | None = None,
+        *,
+        batch_size: int = 64,
+    ) -> np.ndarray:
+        """float32 (N, num_labels) probabilities in `labels` order; rows sum to 1."""
+        features = self._features(texts, text_pairs)
+        if not features:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        logits = run_model(
+            self.classifier, features, self.tokenizer.pad_token_id, self.device, batch_size
+        )
+        return softmax(logits)
+
+    def predict(
+        self, texts: Sequence[str], text_pairs: Sequence[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """(label, confidence) of the most probable label for each input."""
+        probs = self.predict_proba(texts, text_pairs)
+        best = probs.argmax(axis=1)
+        return [(self.labels[i], float(probs[row, i])) for row, i in enumerate(best)]
+
+    def score(self, texts: Sequence[str], text_pairs: Sequence[str] | None = None) -> np.ndarray:
+        """Probability of the highest label (the "positive" one for 0/1 pair data), float32 (N,)."""
+        return self.predict_proba(texts, text_pairs)[:, -1].copy()
+
+    def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        """L2-normalised mean-pooled embeddings of the fine-tuned backbone, float32 (N, hidden)."""
+        if isinstance(texts, str):
+            raise ValueError("texts must be a list of strings, not a single string")
+        features = encode(self.tokenizer, texts, None, self.max_seq_length)
+        if not features:
+            return np.zeros((0, self.classifier.hidden_size), dtype=np.float32)
+        vectors = run_model(
+            self.classifier,
+            features,
+            self.tokenizer.pad_token_id,
+            self.device,
+            batch_size,
+            embeddings=True,
+        )
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def load_text_model(artifact_dir: Path, device: str = "auto") -> TextModel:
+    """Load an artifact written by `train_text_model`; needs neither peft nor the base model.
+
+    Raises ValueError naming the path when the artifact is missing, partial or corrupt.
+    """
+    artifact_dir = Path(artifact_dir)
+    manifest = read_manifest(artifact_dir)
+    resolved = resolve_device(device)
+    head_path = artifact_dir / HEAD_NAME
+    try:
+        backbone = load_backbone(artifact_dir)
+        tokenizer = load_tokenizer(artifact_dir)
+        head = load_file(str(head_path))
+    except Exception as exc:  # noqa: BLE001 - safetensors/transformers raise many types
+        raise ValueError(f"model artifact {artifact_dir} is incomplete or corrupt: {exc}") from exc
+    classifier = EncoderClassifier(backbone, num_labels=len(manifest["labels"]))
+    expected = {k: tuple(v.shape) for k, v in classifier.head.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in head.items()}
+    if expected != found:
+        raise ValueError(
+            f"{head_path} has tensors {found}, expected {expected} for "
+            f"{len(manifest['labels'])} labels; the artifact is corrupt"
+        )
+    classifier.head.load_state_dict(head)
+    classifier.to(resolved).eval()
+    return TextModel(classifier, tokenizer, manifest, resolved, artifact_dir)
