@@ -16,9 +16,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@touch $(STAMP)
 
 demo: venv
-	$(BIN)/python manage.py demo
+	@eval "$$(./scripts/services_env.sh redis-demo)"; \
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py demo
 
 test: venv
+	@./scripts/ensure_chromium.sh
 	@eval "$$(./scripts/services_env.sh)"; \
 	echo "tests: DATABASE_URL=$${DATABASE_URL:-sqlite (default)} REDIS_URL=$${REDIS_URL:-unset (embedded mode)}"; \
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

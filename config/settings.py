@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "channels",
     "apps.core",
     "ml.registry",
+    "apps.chat",
 ]
 
 MIDDLEWARE = [
@@ -177,6 +178,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ml.reap_stale_training",
         "schedule": timedelta(seconds=60),
     },
+    "chat-close-idle-conversations": {
+        "task": "chat.close_idle_conversations",
+        "schedule": timedelta(minutes=5),
+    },
+    "chat-purge-expired-conversations": {
+        "task": "chat.purge_expired_conversations",
+        "schedule": timedelta(hours=6),
+    },
 }
 
 # --- ML -------------------------------------------------------------------------------------
@@ -189,6 +198,24 @@ ML_BATCH_MAX_SIZE = env.int("ML_BATCH_MAX_SIZE", default=32)
 ML_BATCH_MAX_WAIT_MS = env.float("ML_BATCH_MAX_WAIT_MS", default=4.0)
 ML_MODEL_REFRESH_S = env.float("ML_MODEL_REFRESH_S", default=2.0)
 ML_TRAINING_STALE_S = env.int("ML_TRAINING_STALE_S", default=900)
+
+# --- Chat -----------------------------------------------------------------------------------
+CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=1000)
+CHAT_RATE_PER_MINUTE_CONVERSATION = env.int("CHAT_RATE_PER_MINUTE_CONVERSATION", default=20)
+CHAT_RATE_PER_MINUTE_IP = env.int("CHAT_RATE_PER_MINUTE_IP", default=60)
+CHAT_HISTORY_LIMIT = env.int("CHAT_HISTORY_LIMIT", default=100)
+CHAT_RETENTION_DAYS = env.int("CHAT_RETENTION_DAYS", default=180)
+CHAT_IDLE_CLOSE_MINUTES = env.int("CHAT_IDLE_CLOSE_MINUTES", default=30)
+CHAT_INDEX_APPROXIMATE_THRESHOLD = env.int("CHAT_INDEX_APPROXIMATE_THRESHOLD", default=20_000)
+# Chosen by bench/chat_quality.py on a validation split (see bench/results/chat_quality.json).
+CHAT_ANSWER_THRESHOLD = env.float("CHAT_ANSWER_THRESHOLD", default=0.5)
+CHAT_SUGGEST_THRESHOLD = env.float("CHAT_SUGGEST_THRESHOLD", default=0.3)
+CHAT_INTENT_HYPERPARAMETERS = {
+    "epochs": 4,
+    "batch_size": 32,
+    "learning_rate": 5e-5,
+    "max_seq_length": 64,
+}
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/ml/", include("ml.registry.urls")),
+    path("chat/", include("apps.chat.urls")),
     path("", core_views.home, name="home"),
 ]
 

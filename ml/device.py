@@ -35,7 +35,7 @@ def autocast_dtype(device: str) -> torch.dtype | None:
 
 @contextlib.contextmanager
 def autocast(device: str) -> Iterator[None]:
-    """Mixed precision on GPU, a no-op on CPU (CPU autocast is slower than fp32 for these models)."""
+    """Mixed precision on GPU; a no-op on CPU, where autocast is slower than fp32 here."""
     dtype = autocast_dtype(device)
     if dtype is None:
         yield

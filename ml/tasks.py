@@ -9,7 +9,9 @@ from celery import shared_task
 def train_model_version(self, version_id: int) -> str | None:  # noqa: ANN001
     from ml.registry import services
 
-    version = services.model_version_train(version_id=version_id, celery_task_id=self.request.id or "")
+    version = services.model_version_train(
+        version_id=version_id, celery_task_id=self.request.id or ""
+    )
     return version.status if version else None
 
 

@@ -21,7 +21,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     required = os.environ.get("REQUIRE_SERVICES") == "1"
     database_url = os.environ.get("DATABASE_URL", "")
     missing = {
-        "postgres": None if database_url.startswith("postgres") else "needs DATABASE_URL=postgres://",
+        "postgres": None
+        if database_url.startswith("postgres")
+        else "needs DATABASE_URL=postgres://",
         "redis": None if os.environ.get("REDIS_URL") else "needs REDIS_URL",
     }
     for item in items:
@@ -79,7 +81,11 @@ def database_url_for_subprocess() -> str:
 
 @pytest.fixture
 def celery_worker_process(
-    transactional_db: None, clean_broker: None, artifacts_dir: Path, tmp_path: Path, settings  # noqa: ANN001
+    transactional_db: None,
+    clean_broker: None,
+    artifacts_dir: Path,
+    tmp_path: Path,
+    settings,  # noqa: ANN001
 ) -> Iterator[subprocess.Popen]:
     """A real `celery worker` process consuming both queues through the configured broker."""
     env = {
@@ -93,12 +99,31 @@ def celery_worker_process(
     log = log_path.open("w")
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,gpu",
-            "--concurrency", "1", "--prefetch-multiplier", "1", "--without-gossip",
-            "--without-mingle", "--without-heartbeat", "-n", f"test-{os.getpid()}@%h",
-            "--loglevel", "INFO",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            "default,gpu",
+            "--concurrency",
+            "1",
+            "--prefetch-multiplier",
+            "1",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"test-{os.getpid()}@%h",
+            "--loglevel",
+            "INFO",
         ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -133,8 +158,16 @@ def tiny_dataset_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """96 short questions over 3 labels that even a tiny random model can separate."""
     from ml.training import Example, write_examples_csv
 
-    templates = ["how do i get my {}", "question about {} please", "{} not working", "help with {}",
-                 "where is my {}", "i need a {} now", "what about the {}", "{}?"]
+    templates = [
+        "how do i get my {}",
+        "question about {} please",
+        "{} not working",
+        "help with {}",
+        "where is my {}",
+        "i need a {} now",
+        "what about the {}",
+        "{}?",
+    ]
     examples = [
         Example(text=template.format(word), label=label)
         for label, words in TINY_TOPICS.items()
@@ -147,6 +180,10 @@ def tiny_dataset_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 TINY_HYPERPARAMETERS = {
-    "epochs": 6, "batch_size": 16, "learning_rate": 2e-3, "early_stopping_patience": 0,
-    "validation_fraction": 0.2, "max_seq_length": 32,
+    "epochs": 6,
+    "batch_size": 16,
+    "learning_rate": 2e-3,
+    "early_stopping_patience": 0,
+    "validation_fraction": 0.2,
+    "max_seq_length": 32,
 }

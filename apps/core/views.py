@@ -26,8 +26,10 @@ def readyz(request: HttpRequest) -> JsonResponse:
     """Ready to serve: database, broker/Redis, and every production model loaded here."""
     checks = selectors.readiness_checks()
     ready = all(check["ok"] for check in checks.values())
-    return JsonResponse({"status": "ready" if ready else "not_ready", "checks": checks},
-                        status=200 if ready else 503)
+    return JsonResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks},
+        status=200 if ready else 503,
+    )
 
 
 @require_GET
@@ -37,4 +39,6 @@ def metrics(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/home.html", {"links": selectors.home_links(), "db": connection.vendor})
+    return render(
+        request, "core/home.html", {"links": selectors.home_links(), "db": connection.vendor}
+    )

@@ -8,8 +8,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ml.index.config import IndexConfig
 from ml.index.persistence import read_current_version
-from ml.index.vector_index import IndexConfig, VectorIndex
+from ml.index.vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class ReloadingIndex:
             return
         try:
             loaded = VectorIndex.load(self._path, self._config)
-        except (OSError, ValueError, RuntimeError) as exc:
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
             self._failed_version = version
             log.error("cannot load index v%s from %s, keeping v%s: %s",
                       version, self._path, self._index.version, exc)

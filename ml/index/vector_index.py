@@ -17,8 +17,6 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,8 @@ from typing import Any
 import faiss
 import numpy as np
 
+from ml.index.arrays import IdsLike, as_ids, as_unit_rows, compact_rows, grow
+from ml.index.config import IndexConfig, faiss_has_gpu, shared_gpu_resources
 from ml.index.persistence import read_current_version, save_version, version_dir
 
 log = logging.getLogger(__name__)
@@ -33,106 +33,6 @@ log = logging.getLogger(__name__)
 TOMBSTONE_REBUILD_RATIO = 0.2
 FORMAT_VERSION = 1
 _LOAD_ATTEMPTS = 3
-
-IdsLike = Sequence[int] | np.ndarray
-
-
-@dataclass(frozen=True)
-class IndexConfig:
-    """Index shape and HNSW knobs; `use_gpu=None` means GPU when faiss was built with it."""
-
-    dim: int
-    approximate_threshold: int = 20_000
-    hnsw_m: int = 32
-    ef_construction: int = 80
-    ef_search: int = 128
-    use_gpu: bool | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("dim", "approximate_threshold", "ef_construction", "ef_search"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"IndexConfig.{name}={getattr(self, name)} must be >= 1")
-        if self.hnsw_m < 2:
-            raise ValueError(f"IndexConfig.hnsw_m={self.hnsw_m} must be >= 2")
-
-
-def faiss_has_gpu() -> bool:
-    return hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0
-
-
-_gpu_resources: Any = None
-_gpu_lock = threading.Lock()
-
-
-def _shared_gpu_resources() -> Any:
-    """One StandardGpuResources per process: each one reserves a GPU scratch buffer."""
-    global _gpu_resources
-    with _gpu_lock:
-        if _gpu_resources is None:
-            _gpu_resources = faiss.StandardGpuResources()
-        return _gpu_resources
-
-
-def _grow(buf: np.ndarray, needed: int) -> np.ndarray:
-    """Amortised-doubling capacity so one-at-a-time upserts stay O(1) each."""
-    if needed <= len(buf):
-        return buf
-    cap = max(needed, 2 * len(buf), 64)
-    out = np.empty((cap, *buf.shape[1:]), dtype=buf.dtype)
-    out[: len(buf)] = buf
-    return out
-
-
-def _as_ids(ids: IdsLike | int, *, what: str = "ids") -> np.ndarray:
-    arr = np.asarray(ids)
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    if arr.ndim != 1:
-        raise ValueError(f"{what} must be 1-D, got shape {arr.shape}")
-    if arr.size == 0:
-        return np.empty(0, dtype=np.int64)
-    if arr.dtype.kind not in "iu":
-        raise ValueError(f"{what} must be integers, got dtype {arr.dtype}")
-    if arr.dtype.kind == "u" and arr.max() > np.iinfo(np.int64).max:
-        raise ValueError(f"{what} must fit in int64, got {int(arr.max())}")
-    out = arr.astype(np.int64, copy=False)
-    if out.min() < 0:
-        raise ValueError(f"{what} must be >= 0 (-1 marks padding), got {int(out.min())}")
-    return out
-
-
-def _as_unit_rows(x: Any, dim: int, *, what: str) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "fiu":
-        raise ValueError(f"{what} must be numeric, got dtype {arr.dtype}")
-    arr = arr.astype(np.float32, copy=False)
-    if arr.ndim == 1:
-        arr = arr.reshape(1, -1)
-    if arr.ndim != 2:
-        raise ValueError(f"{what} must be 2-D (n, dim), got shape {arr.shape}")
-    if arr.shape[1] != dim:
-        raise ValueError(f"{what} have dim {arr.shape[1]} but the index dim is {dim}")
-    if not np.isfinite(arr).all():
-        bad = int(np.flatnonzero(~np.isfinite(arr).all(axis=1))[0])
-        raise ValueError(f"{what} row {bad} has NaN or inf values")
-    norms = np.linalg.norm(arr, axis=1, keepdims=True)
-    if arr.shape[0] and (norms <= 1e-12).any():
-        bad = int(np.flatnonzero(norms[:, 0] <= 1e-12)[0])
-        raise ValueError(f"{what} row {bad} is a zero vector; cosine similarity is undefined")
-    return np.ascontiguousarray(arr / norms, dtype=np.float32)
-
-
-def _compact_rows(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Move hits (id >= 0) left in their ranked order, pad with -1/-inf, cut to k columns."""
-    order = np.argsort(ids < 0, axis=1, kind="stable")
-    ids = np.take_along_axis(ids, order, axis=1)
-    scores = np.take_along_axis(scores, order, axis=1).astype(np.float32, copy=False)
-    scores[ids < 0] = -np.inf
-    if ids.shape[1] < k:
-        pad = k - ids.shape[1]
-        ids = np.pad(ids, ((0, 0), (0, pad)), constant_values=-1)
-        scores = np.pad(scores, ((0, 0), (0, pad)), constant_values=-np.inf)
-    return np.ascontiguousarray(scores[:, :k]), np.ascontiguousarray(ids[:, :k])
 
 
 class VectorIndex:
@@ -145,6 +45,7 @@ class VectorIndex:
     def __init__(self, config: IndexConfig) -> None:
         self._config = config
         self._lock = threading.RLock()
+        self._save_lock = threading.Lock()  # saves of one object run one after another
         self._use_gpu = faiss_has_gpu() if config.use_gpu is None else config.use_gpu
         if self._use_gpu and not faiss_has_gpu():
             raise ValueError(
@@ -152,6 +53,8 @@ class VectorIndex:
                 "install faiss-gpu or set use_gpu=None/False"
             )
         self._version = 0
+        self._changes = 0  # bumped by every effective mutation, to tell if a save is due
+        self._saved_changes = 0
         # Source of truth: rows [0, n) of these buffers, and id -> row.
         self._ids = np.empty(0, dtype=np.int64)
         self._vecs = np.empty((0, config.dim), dtype=np.float32)
@@ -191,6 +94,11 @@ class VectorIndex:
         return self._version
 
     @property
+    def dirty(self) -> bool:
+        """True when there are upserts/removes not yet written by save() (or since load)."""
+        return self._changes != self._saved_changes
+
+    @property
     def tombstones(self) -> int:
         """Dead HNSW labels awaiting a rebuild (always 0 for the flat index)."""
         return self._n_dead
@@ -216,7 +124,7 @@ class VectorIndex:
 
     def get_vectors(self, ids: IdsLike) -> np.ndarray:
         """Stored unit vectors for `ids` in the given order; KeyError naming unknown ids."""
-        arr = _as_ids(ids)
+        arr = as_ids(ids)
         with self._lock:
             missing = [int(i) for i in arr if int(i) not in self._row]
             if missing:
@@ -228,10 +136,10 @@ class VectorIndex:
 
     def upsert(self, ids: IdsLike, vectors: np.ndarray) -> None:
         """Add new ids and replace the vectors of existing ones."""
-        arr = _as_ids(ids)
+        arr = as_ids(ids)
         if arr.size == 0 and np.asarray(vectors).size == 0:
             return
-        vecs = _as_unit_rows(vectors, self.dim, what="vectors")
+        vecs = as_unit_rows(vectors, self.dim, what="vectors")
         if vecs.shape[0] != arr.size:
             raise ValueError(f"got {arr.size} ids but {vecs.shape[0]} vectors; pass one per id")
         uniq, counts = np.unique(arr, return_counts=True)
@@ -239,6 +147,7 @@ class VectorIndex:
             dups = uniq[counts > 1][:5].tolist()
             raise ValueError(f"duplicate ids in one upsert call: {dups}; pass each id once")
         with self._lock:
+            self._changes += 1
             known = np.fromiter((int(i) in self._row for i in arr), dtype=bool, count=arr.size)
             old_ids, new_ids = arr[known], arr[~known]
             if old_ids.size:
@@ -260,12 +169,13 @@ class VectorIndex:
                 self._maybe_rebuild()
 
     def remove(self, ids: IdsLike) -> int:
-        """Remove ids; unknown ids are ignored. Returns how many were removed."""
-        arr = np.unique(_as_ids(ids))
+        """Remove ids; unknown (and negative) ids are ignored. Returns how many were removed."""
+        arr = np.unique(as_ids(ids, allow_negative=True))  # -1 padding is just "unknown"
         with self._lock:
             present = np.array([i for i in arr.tolist() if i in self._row], dtype=np.int64)
             if present.size == 0:
                 return 0
+            self._changes += 1
             for i in present.tolist():
                 self._delete_row(i)
             if self._kind == "flat":
@@ -292,10 +202,10 @@ class VectorIndex:
         if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
             raise ValueError(f"k={k!r} must be a positive integer")
         k = int(k)
-        q = _as_unit_rows(queries, self.dim, what="queries")
+        q = as_unit_rows(queries, self.dim, what="queries")
         with self._lock:
             if self._n == 0 or q.shape[0] == 0:
-                return _compact_rows(
+                return compact_rows(
                     np.empty((q.shape[0], 0), np.float32), np.empty((q.shape[0], 0), np.int64), k
                 )
             if self._kind == "hnsw":
@@ -305,13 +215,13 @@ class VectorIndex:
                 scores, ids = self._flat.search(q, fetch)
             else:
                 scores, ids = self._search_gpu(q, fetch)
-            return _compact_rows(scores, ids, k)
+            return compact_rows(scores, ids, k)
 
     def _search_gpu(self, q: np.ndarray, fetch: int) -> tuple[np.ndarray, np.ndarray]:
         if self._gpu is None or self._gpu_dirty:
             cpu = faiss.IndexFlatIP(self.dim)
             cpu.add(self._vecs[: self._n])
-            self._gpu = faiss.index_cpu_to_gpu(_shared_gpu_resources(), 0, cpu)
+            self._gpu = faiss.index_cpu_to_gpu(shared_gpu_resources(), 0, cpu)
             self._gpu_row_ids = self._ids[: self._n].copy()
             self._gpu_dirty = False
         scores, rows = self._gpu.search(q, fetch)
@@ -333,7 +243,7 @@ class VectorIndex:
             ids = np.where(labels >= 0, self._label_ids[np.maximum(labels, 0)], -1)
             short = ((ids >= 0).sum(axis=1) < want).any()
             if not short or fetch >= total:
-                return _compact_rows(scores, ids, k)
+                return compact_rows(scores, ids, k)
             fetch = min(total, fetch * 2 + self._n_dead)
 
     def _live_selector(self) -> Any:
@@ -348,8 +258,8 @@ class VectorIndex:
 
     def _append(self, ids: np.ndarray, vecs: np.ndarray) -> None:
         start, end = self._n, self._n + ids.size
-        self._ids = _grow(self._ids, end)
-        self._vecs = _grow(self._vecs, end)
+        self._ids = grow(self._ids, end)
+        self._vecs = grow(self._vecs, end)
         self._ids[start:end] = ids
         self._vecs[start:end] = vecs
         for offset, i in enumerate(ids.tolist()):
@@ -397,7 +307,7 @@ class VectorIndex:
         if ids.size == 0:
             return
         self._hnsw.add(vecs)
-        self._label_ids = _grow(self._label_ids, start + ids.size)
+        self._label_ids = grow(self._label_ids, start + ids.size)
         self._label_ids[start : start + ids.size] = ids
         for offset, i in enumerate(ids.tolist()):
             self._label[i] = start + offset
@@ -418,28 +328,50 @@ class VectorIndex:
     # -- persistence ---------------------------------------------------------------------
 
     def save(self, path: Path) -> int:
-        """Publish the current contents as a new version under `path`; returns the version."""
-        with self._lock:
-            version = save_version(Path(path), self._write_files)
-            self._version = version
-            return version
+        """Publish the current contents as a new version under `path`; returns the version.
 
-    def _write_files(self, out: Path, version: int) -> None:
-        n = self._n
-        np.save(out / "ids.npy", self._ids[:n], allow_pickle=False)
-        np.save(out / "vectors.npy", self._vecs[:n], allow_pickle=False)
-        if self._kind == "hnsw":
-            (out / "index.faiss").write_bytes(faiss.serialize_index(self._hnsw).tobytes())
-            labels = self._label_ids[: self._hnsw.ntotal]
-            np.save(out / "hnsw_labels.npy", labels, allow_pickle=False)
+        Only the in-memory snapshot is taken under the search lock; file writes and fsyncs
+        happen outside it, so searches on this object are not blocked by disk I/O.
+        """
+        with self._save_lock:
+            return self._save(Path(path))
+
+    def _save(self, path: Path) -> int:
+        with self._lock:
+            n = self._n
+            snapshot: dict[str, Any] = {
+                "ids": self._ids[:n].copy(),
+                "vectors": self._vecs[:n].copy(),
+                "kind": self._kind,
+                "tombstones": self._n_dead,
+            }
+            if self._kind == "hnsw":
+                snapshot["index"] = faiss.serialize_index(self._hnsw)
+                snapshot["labels"] = self._label_ids[: self._hnsw.ntotal].copy()
+            changes = self._changes
+
+        def write(out: Path, version: int) -> None:
+            self._write_files(out, version, snapshot)
+
+        version = save_version(path, write)
+        with self._lock:
+            self._version, self._saved_changes = version, changes
+        return version
+
+    def _write_files(self, out: Path, version: int, snap: dict[str, Any]) -> None:
+        np.save(out / "ids.npy", snap["ids"], allow_pickle=False)
+        np.save(out / "vectors.npy", snap["vectors"], allow_pickle=False)
+        if snap["kind"] == "hnsw":
+            (out / "index.faiss").write_bytes(snap["index"].tobytes())
+            np.save(out / "hnsw_labels.npy", snap["labels"], allow_pickle=False)
         now = time.time()
         meta = {
             "format": FORMAT_VERSION,
             "dim": self.dim,
-            "kind": self._kind,
+            "kind": snap["kind"],
             "version": version,
-            "count": n,
-            "tombstones": self._n_dead,
+            "count": int(snap["ids"].size),
+            "tombstones": snap["tombstones"],
             "created": datetime.fromtimestamp(now, UTC).isoformat(),
             "created_unix": now,
             "hnsw_m": self._config.hnsw_m,

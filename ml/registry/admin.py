@@ -36,7 +36,9 @@ class ModelVersionQueueForm(forms.ModelForm):
         self.fields["base_model"].required = False
         self.fields["base_model"].initial = settings.ML_BASE_MODEL
         known = ", ".join(spec.name for spec in training_task_list()) or "none registered yet"
-        self.fields["task"].help_text = f"Tasks with a built-in data set: {known}. Others need a CSV."
+        self.fields[
+            "task"
+        ].help_text = f"Tasks with a built-in data set: {known}. Others need a CSV."
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -153,7 +155,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="hyper-parameters")
     def hyperparameters_pretty(self, obj: ModelVersion) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.hyperparameters, indent=2, sort_keys=True))
+        return format_html(
+            "<pre>{}</pre>", json.dumps(obj.hyperparameters, indent=2, sort_keys=True)
+        )
 
     @admin.display(description="metrics (validation split)")
     def metrics_table(self, obj: ModelVersion) -> str:
@@ -232,8 +236,12 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Archive")
     def archive(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._each(request, queryset, lambda v: services.model_version_archive(version=v),
-                   "{version} archived.")
+        self._each(
+            request,
+            queryset,
+            lambda v: services.model_version_archive(version=v),
+            "{version} archived.",
+        )
 
     @admin.action(description="Train again with the same settings")
     def retrain(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -246,8 +254,12 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel training")
     def cancel(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._each(request, queryset, lambda v: services.model_version_cancel(version=v),
-                   "{version} cancelled.")
+        self._each(
+            request,
+            queryset,
+            lambda v: services.model_version_cancel(version=v),
+            "{version} cancelled.",
+        )
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):  # noqa: ANN201
         active = ModelVersion.objects.filter(
@@ -255,13 +267,19 @@ class ModelVersionAdmin(admin.ModelAdmin):
         ).exists()
         return super().changelist_view(request, {**(extra_context or {}), "auto_refresh": active})
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
-                    extra_context: dict | None = None):  # noqa: ANN201
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ):  # noqa: ANN201
         active = ModelVersion.objects.filter(
             pk=object_id, status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.TRAINING]
         ).exists()
-        return super().change_view(request, object_id, form_url,
-                                   {**(extra_context or {}), "auto_refresh": active})
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "auto_refresh": active}
+        )
 
 
 @admin.register(ModelStageEvent)

@@ -32,7 +32,9 @@ class ModelVersion(models.Model):
     base_model = models.CharField(max_length=500, help_text="Local Hugging Face model directory")
     hyperparameters = models.JSONField(default=dict, blank=True)
     dataset_path = models.CharField(
-        max_length=500, blank=True, help_text="CSV (text,label[,text_pair]) for tasks without a builder"
+        max_length=500,
+        blank=True,
+        help_text="CSV (text,label[,text_pair]) for tasks without a builder",
     )
     dataset_fingerprint = models.CharField(max_length=64, blank=True)
     dataset_size = models.PositiveIntegerField(null=True, blank=True)
@@ -61,7 +63,9 @@ class ModelVersion(models.Model):
     class Meta:
         ordering = ["task", "-version"]
         constraints = [
-            models.UniqueConstraint(fields=["task", "version"], name="registry_task_version_unique"),
+            models.UniqueConstraint(
+                fields=["task", "version"], name="registry_task_version_unique"
+            ),
             models.UniqueConstraint(
                 fields=["task"],
                 condition=Q(stage="production"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,9 @@ def training_request_validate(
     """Check a training request before anything is saved; returns the normalised fields."""
     task = (task or "").strip()
     if not task:
-        raise InvalidTrainingRequest("task is required, e.g. chat.intent", extra={"task": "required"})
+        raise InvalidTrainingRequest(
+            "task is required, e.g. chat.intent", extra={"task": "required"}
+        )
     spec = training_task_get(task)
     base_model = (base_model or settings.ML_BASE_MODEL or "").strip()
     task_type = task_type or (spec.task_type if spec else ModelVersion.TaskType.CLASSIFICATION)
@@ -79,7 +82,8 @@ def training_request_validate(
             )
     elif spec is None or spec.build_dataset is None:
         raise InvalidTrainingRequest(
-            f"task {task!r} has no dataset builder; give dataset_path (CSV: text,label[,text_pair])",
+            f"task {task!r} has no dataset builder; "
+            "give dataset_path (CSV: text,label[,text_pair])",
             extra={"dataset_path": "required for this task"},
         )
     params = {**(spec.default_hyperparameters if spec else {}), **(hyperparameters or {})}
@@ -106,8 +110,12 @@ def model_version_queue(
     hyperparameters: dict[str, Any] | None = None,
     created_by: Any = None,
     notes: str = "",
+    enqueue: bool = True,
 ) -> ModelVersion:
-    """Save a queued version, then (after commit) send it to the `gpu` queue."""
+    """Save a queued version, then (after commit) send it to the `gpu` queue.
+
+    `enqueue=False` leaves it for the caller to train in-process (the demo's first setup).
+    """
     fields = training_request_validate(
         task=task,
         task_type=task_type,
@@ -126,13 +134,16 @@ def model_version_queue(
                     notes=notes,
                     status_message="waiting for a worker",
                 )
-                transaction.on_commit(lambda v=version: _enqueue_training(v.id))
+                if enqueue:
+                    transaction.on_commit(lambda v=version: _enqueue_training(v.id))
             break
         except IntegrityError:  # two requests took the same number: take the next one
             continue
     else:
         raise Conflict(f"could not allocate a version number for {fields['task']}; try again")
-    logger.info("training queued task=%s version=%s id=%s", version.task, version.version, version.id)
+    logger.info(
+        "training queued task=%s version=%s id=%s", version.task, version.version, version.id
+    )
     return version
 
 
@@ -166,7 +177,9 @@ def _snapshot_dataset(version: ModelVersion, target: Path) -> list[Example]:
     elif spec is not None and spec.build_dataset is not None:
         examples = list(spec.build_dataset())
     else:
-        raise InvalidTrainingRequest(f"task {version.task!r} has no dataset builder or dataset_path")
+        raise InvalidTrainingRequest(
+            f"task {version.task!r} has no dataset builder or dataset_path"
+        )
     if len(examples) < 4 or len({e.label for e in examples}) < 2:
         raise InvalidTrainingRequest(
             f"{version.task} has {len(examples)} examples over "
@@ -179,12 +192,15 @@ def _snapshot_dataset(version: ModelVersion, target: Path) -> list[Example]:
 class _ProgressWriter:
     """Throttled progress + heartbeat writes to the row, and the cancel check."""
 
-    def __init__(self, version_id: int) -> None:
+    def __init__(self, version_id: int, echo: Callable[[float, str], None] | None = None) -> None:
         self.version_id = version_id
+        self.echo = echo
         self._last_write = 0.0
         self._last_cancel_check = 0.0
 
     def __call__(self, fraction: float, message: str) -> None:
+        if self.echo is not None:
+            self.echo(fraction, message)
         now = time.monotonic()
         if now - self._last_write < PROGRESS_WRITE_INTERVAL_S and fraction < 1.0:
             return
@@ -238,7 +254,12 @@ def _claim(version_id: int, celery_task_id: str) -> ModelVersion | None:
         return version
 
 
-def model_version_train(*, version_id: int, celery_task_id: str = "") -> ModelVersion | None:
+def model_version_train(
+    *,
+    version_id: int,
+    celery_task_id: str = "",
+    on_progress: Callable[[float, str], None] | None = None,
+) -> ModelVersion | None:
     """Run one queued fine-tune to `ready` (or `failed`/`cancelled`); safe to run twice."""
     version = _claim(version_id, celery_task_id)
     if version is None:
@@ -246,7 +267,7 @@ def model_version_train(*, version_id: int, celery_task_id: str = "") -> ModelVe
     folder = version_dir(version)
     folder.mkdir(parents=True, exist_ok=True)
     model_dir = folder / "model"
-    reporter = _ProgressWriter(version.id)
+    reporter = _ProgressWriter(version.id, echo=on_progress)
     try:
         examples = _snapshot_dataset(version, folder / "dataset.csv")
         ModelVersion.objects.filter(id=version.id).update(
@@ -254,17 +275,24 @@ def model_version_train(*, version_id: int, celery_task_id: str = "") -> ModelVe
         )
         config = TrainConfig.from_dict(
             Path(version.base_model),
-            {**version.hyperparameters, "task_type": version.task_type, "device": settings.ML_DEVICE},
+            {
+                **version.hyperparameters,
+                "task_type": version.task_type,
+                "device": settings.ML_DEVICE,
+            },
         )
-        if model_dir.exists():  # a killed earlier run; its artifact was never marked ready
-            shutil.rmtree(model_dir)
+        # Leftovers of a killed earlier run (never marked ready): start clean.
+        for leftover in [model_dir, *folder.glob(f"{model_dir.name}.tmp-*")]:
+            if leftover.exists():
+                shutil.rmtree(leftover)
         result = train_text_model(
             config, examples, model_dir, progress=reporter, should_stop=reporter.should_stop
         )
     except TrainingCancelled:
         logger.info("training cancelled id=%s", version.id)
         ModelVersion.objects.filter(id=version.id).update(
-            status=ModelVersion.Status.CANCELLED, finished_at=timezone.now(),
+            status=ModelVersion.Status.CANCELLED,
+            finished_at=timezone.now(),
             status_message="cancelled",
         )
         return ModelVersion.objects.get(id=version.id)
@@ -277,7 +305,9 @@ def model_version_train(*, version_id: int, celery_task_id: str = "") -> ModelVe
             finished_at=timezone.now(),
         )
         raise
-    updated = ModelVersion.objects.filter(id=version.id, status=ModelVersion.Status.TRAINING).update(
+    updated = ModelVersion.objects.filter(
+        id=version.id, status=ModelVersion.Status.TRAINING
+    ).update(
         status=ModelVersion.Status.READY,
         progress=1.0,
         status_message="ready",
@@ -290,7 +320,9 @@ def model_version_train(*, version_id: int, celery_task_id: str = "") -> ModelVe
     if not updated:
         logger.info("training finished id=%s but the row was cancelled meanwhile", version.id)
     logger.info(
-        "training ready task=%s version=%s seconds=%.1f", version.task, version.version,
+        "training ready task=%s version=%s seconds=%.1f",
+        version.task,
+        version.version,
         result.train_seconds,
     )
     return ModelVersion.objects.get(id=version.id)
@@ -301,7 +333,9 @@ def model_version_cancel(*, version: ModelVersion) -> ModelVersion:
         id=version.id, status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.TRAINING]
     ).update(status=ModelVersion.Status.CANCELLED, status_message="cancel requested")
     if not updated:
-        raise Conflict(f"{version} is {version.status}; only queued or training runs can be cancelled")
+        raise Conflict(
+            f"{version} is {version.status}; only queued or training runs can be cancelled"
+        )
     return ModelVersion.objects.get(id=version.id)
 
 
@@ -327,7 +361,10 @@ def model_version_reap_stale() -> int:
 def model_version_promote(*, version: ModelVersion, actor: Any = None) -> ModelVersion:
     """Make `version` the task's production model; the previous one is archived."""
     with transaction.atomic():
-        rows = {row.id: row for row in ModelVersion.objects.select_for_update().filter(task=version.task)}
+        rows = {
+            row.id: row
+            for row in ModelVersion.objects.select_for_update().filter(task=version.task)
+        }
         target = rows.get(version.id)
         if target is None:
             raise NotFound(f"model version id={version.id} does not exist")
@@ -367,7 +404,9 @@ def model_version_rollback(*, task: str, actor: Any = None) -> ModelVersion:
             .order_by("-created_at", "-id")
             .first()
         )
-        previous = rows.get(promotion.from_version_id) if promotion and promotion.from_version_id else None
+        previous = (
+            rows.get(promotion.from_version_id) if promotion and promotion.from_version_id else None
+        )
         if previous is None or previous.status != ModelVersion.Status.READY:
             raise Conflict(f"{current} has no earlier production version to roll back to")
         current.stage = ModelVersion.Stage.ARCHIVED
@@ -395,4 +434,3 @@ def model_version_archive(*, version: ModelVersion) -> ModelVersion:
     version.stage = ModelVersion.Stage.ARCHIVED
     version.save(update_fields=["stage"])
     return version
-

@@ -109,7 +109,10 @@ def _predict_batch(task: str, items: list[tuple[str, str | None]]) -> list[Any]:
         [text for text, _ in items], pairs if any(p is not None for p in pairs) else None
     )
     return [
-        (version_key, sorted(zip(model.labels, map(float, row), strict=True), key=lambda lp: -lp[1]))
+        (
+            version_key,
+            sorted(zip(model.labels, map(float, row), strict=True), key=lambda lp: -lp[1]),
+        )
         for row in probabilities
     ]
 
@@ -124,7 +127,9 @@ def predict_texts(
     predictor_cache.get(task)  # fail fast (ModelNotAvailable) before queueing anything
     pairs = list(text_pairs) if text_pairs is not None else [None] * len(texts)
     items = list(zip(texts, pairs, strict=True))
-    futures = _batcher(f"predict:{task}", functools.partial(_predict_batch, task)).submit_many(items)
+    futures = _batcher(f"predict:{task}", functools.partial(_predict_batch, task)).submit_many(
+        items
+    )
     return [future.result() for future in futures]
 
 
@@ -155,7 +160,9 @@ def _load_in_background(task: str) -> None:
         try:
             predictor_cache.invalidate(task)
             predictor_cache.get(task)
-            logger.info("loaded production model task=%s in %.1fs", task, time.perf_counter() - started)
+            logger.info(
+                "loaded production model task=%s in %.1fs", task, time.perf_counter() - started
+            )
         except Exception:
             logger.exception("could not load production model task=%s", task)
         finally:

@@ -78,7 +78,10 @@ class TrainConfig:
 
     `learning_rate` is the encoder's; the freshly initialised classification head trains at
     `learning_rate * HEAD_LR_MULTIPLIER` (see ml.training.trainer) because it starts from noise.
+    With `lora` set only the adapters (and the head) train: raise `learning_rate` to ~3e-4..1e-3.
     `early_stopping_patience=0` disables early stopping (all `epochs` run, best epoch still kept).
+    `max_train_seconds` counts from the start of `train_text_model` (model loading included);
+    when it runs out, the current epoch is cut short, evaluated, and the best epoch saved.
     """
 
     base_model_dir: Path

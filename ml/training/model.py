@@ -129,6 +129,11 @@ def collate(features: Features, pad_id: int) -> dict[str, torch.Tensor]:
     return batch
 
 
+def padding_id(tokenizer: PreTrainedTokenizerBase) -> int:
+    """The tokenizer's padding id (0 if it defines none; those positions are masked anyway)."""
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+
 def _length_batches(features: Features, batch_size: int) -> list[list[int]]:
     """Indices grouped by similar length so inference pads little."""
     order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
@@ -207,7 +212,7 @@ def save_text_model(
 
 
 class TextModel:
-    """A loaded artifact ready for inference; thread-safe for concurrent predict calls.
+    """A loaded artifact ready for inference (concurrent calls from several threads are fine).
 
     For pair tasks the "score" of a pair is the probability of the highest (last sorted) label,
     e.g. P("1") for "0"/"1" relevance labels; `score()` returns it directly.
@@ -251,7 +256,7 @@ class TextModel:
         if not features:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         logits = run_model(
-            self.classifier, features, self.tokenizer.pad_token_id, self.device, batch_size
+            self.classifier, features, padding_id(self.tokenizer), self.device, batch_size
         )
         return softmax(logits)
 
@@ -277,7 +282,7 @@ class TextModel:
         vectors = run_model(
             self.classifier,
             features,
-            self.tokenizer.pad_token_id,
+            padding_id(self.tokenizer),
             self.device,
             batch_size,
             embeddings=True,

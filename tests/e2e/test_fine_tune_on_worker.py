@@ -25,7 +25,9 @@ def wait_for_status(version_id: int, worker, timeout_s: float = 240) -> ModelVer
             return version
         assert worker.poll() is None, worker.log_path.read_text()
         time.sleep(0.3)
-    raise AssertionError(f"version {version_id} not finished:\n{worker.log_path.read_text()[-3000:]}")
+    raise AssertionError(
+        f"version {version_id} not finished:\n{worker.log_path.read_text()[-3000:]}"
+    )
 
 
 def admin_action(client, action: str, versions: list[ModelVersion]):  # noqa: ANN001, ANN201
@@ -73,8 +75,9 @@ def test_admin_queued_fine_tune_runs_on_worker_then_promote_predict_rollback(
     assert answer.json()["predictions"][0]["version"] == f"{v1.id}:v1"
 
     admin_action(admin_client, "retrain", [v1])
-    v2 = wait_for_status(ModelVersion.objects.get(task="demo.topic", version=2).id,
-                         celery_worker_process)
+    v2 = wait_for_status(
+        ModelVersion.objects.get(task="demo.topic", version=2).id, celery_worker_process
+    )
     assert v2.status == ModelVersion.Status.READY, v2.error
     admin_action(admin_client, "promote", [v2])
     assert selectors.production_version(task="demo.topic") == v2

@@ -24,7 +24,7 @@ from ml.training import (
     train_text_model,
 )
 from ml.training.data import stratified_split
-from ml.training.trainer import build_loss
+from ml.training.loop import build_loss
 
 KEYWORDS = {
     "card": ["card", "credit card", "debit card"],
@@ -93,6 +93,8 @@ def test_tiny_model_learns_separable_task(trained: tuple) -> None:
     assert result.labels == ["card", "password", "refund"]
     assert result.metrics["accuracy"] >= 0.9
     assert result.metrics["n_train"] == 135 and result.metrics["n_validation"] == 15
+    pooler = 32 * 32 + 32  # BERT's unused [CLS] pooler stays frozen
+    assert result.metrics["trainable_parameters"] == result.metrics["total_parameters"] - pooler
     assert result.device == "cpu"
     fresh = intent_examples(60, seed=99)
     model = load_text_model(result.artifact_dir, device="cpu")

@@ -76,7 +76,7 @@ def test_upsert_replaces_vector(config: IndexConfig) -> None:
 
 def test_remove_counts_and_ignores_unknown(config: IndexConfig) -> None:
     index, vecs = filled(config)
-    assert index.remove([0, 10, 10, 12345]) == 2
+    assert index.remove([0, 10, 10, 12345, -1]) == 2  # -1 (search padding) is just unknown
     assert index.remove([0]) == 0
     assert len(index) == 198 and 0 not in index and 10 not in index
     with pytest.raises(KeyError, match=r"\[0\]"):
@@ -188,9 +188,13 @@ def test_save_load_roundtrip(tmp_path: Path, config: IndexConfig) -> None:
     index, vecs = filled(config)
     index.remove([0, 10, 20])
     index.upsert([30], unit(np.random.default_rng(7), 1))
+    assert index.dirty
     assert index.save(tmp_path / "idx") == 1 and index.version == 1
+    assert not index.dirty
+    assert index.remove([12345]) == 0 and not index.dirty
     loaded = VectorIndex.load(tmp_path / "idx", config)
-    assert loaded.version == 1 and loaded.kind == index.kind and len(loaded) == 197
+    assert loaded.version == 1 and not loaded.dirty
+    assert loaded.kind == index.kind and len(loaded) == 197
     assert loaded.tombstones == index.tombstones
     np.testing.assert_array_equal(loaded.ids(), index.ids())
     np.testing.assert_array_equal(loaded.get_vectors([30, 40]), index.get_vectors([30, 40]))
@@ -202,7 +206,7 @@ def test_save_load_roundtrip(tmp_path: Path, config: IndexConfig) -> None:
     assert (tmp_path / "idx" / "v1" / "index.faiss").exists() == (index.kind == "hnsw")
     # The loaded copy is fully mutable.
     loaded.remove([40])
-    assert 40 not in loaded and 40 in index
+    assert 40 not in loaded and 40 in index and loaded.dirty
 
 
 def test_load_checks_dim_and_missing(tmp_path: Path) -> None:

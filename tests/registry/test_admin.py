@@ -32,16 +32,24 @@ def test_add_form_reports_unknown_hyperparameters_as_a_form_error(
 def test_add_form_requires_a_dataset_for_unknown_tasks(admin_client, tiny_model_dir):
     response = admin_client.post(
         reverse("admin:registry_modelversion_add"),
-        {"task": "nobody.knows", "task_type": "classification", "base_model": str(tiny_model_dir),
-         "hyperparameters": "{}"},
+        {
+            "task": "nobody.knows",
+            "task_type": "classification",
+            "base_model": str(tiny_model_dir),
+            "hyperparameters": "{}",
+        },
     )
     assert b"has no dataset builder" in response.content
     assert not ModelVersion.objects.exists()
 
 
 def test_changelist_shows_progress_and_refreshes_while_training(admin_client):
-    ModelVersionFactory(status=ModelVersion.Status.TRAINING, progress=0.42,
-                        status_message="epoch 2/4", stage=ModelVersion.Stage.CANDIDATE)
+    ModelVersionFactory(
+        status=ModelVersion.Status.TRAINING,
+        progress=0.42,
+        status_message="epoch 2/4",
+        stage=ModelVersion.Stage.CANDIDATE,
+    )
     response = admin_client.get(reverse("admin:registry_modelversion_changelist"))
     assert b'<progress max="100" value="42"' in response.content
     assert b"epoch 2/4" in response.content
@@ -60,12 +68,18 @@ def test_promote_action_reports_errors_without_crashing(admin_client):
 
 
 def test_change_page_shows_metrics_and_confusion_matrix(admin_client):
-    version = ModelVersionFactory(metrics={
-        "accuracy": 0.75, "macro_f1": 0.7, "labels": ["a", "b"],
-        "confusion_matrix": [[3, 1], [0, 4]],
-        "per_class": {"a": {"precision": 1.0, "recall": 0.75, "f1": 0.86, "support": 4},
-                      "b": {"precision": 0.8, "recall": 1.0, "f1": 0.89, "support": 4}},
-    })
+    version = ModelVersionFactory(
+        metrics={
+            "accuracy": 0.75,
+            "macro_f1": 0.7,
+            "labels": ["a", "b"],
+            "confusion_matrix": [[3, 1], [0, 4]],
+            "per_class": {
+                "a": {"precision": 1.0, "recall": 0.75, "f1": 0.86, "support": 4},
+                "b": {"precision": 0.8, "recall": 1.0, "f1": 0.89, "support": 4},
+            },
+        }
+    )
     response = admin_client.get(reverse("admin:registry_modelversion_change", args=[version.id]))
     assert response.status_code == 200
     assert b"accuracy 0.7500" in response.content

@@ -46,7 +46,10 @@ def test_tasks_have_independent_production_versions():
     b = ModelVersionFactory(task="sentiment.headline")
     services.model_version_promote(version=a)
     services.model_version_promote(version=b)
-    assert {v.task for v in selectors.production_versions()} == {"chat.intent", "sentiment.headline"}
+    assert {v.task for v in selectors.production_versions()} == {
+        "chat.intent",
+        "sentiment.headline",
+    }
 
 
 def test_rollback_walks_back_through_promotions():

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from ml.registry import serving, services
+from ml.registry import services, serving
 from ml.registry.models import ModelVersion
 from tests.conftest import TINY_HYPERPARAMETERS
 from tests.registry.factories import ModelVersionFactory
@@ -48,7 +48,9 @@ def test_queue_needs_a_dataset_for_tasks_without_a_builder(tiny_model_dir):
         services.model_version_queue(task="unknown.task", base_model=str(tiny_model_dir))
 
 
-def test_train_writes_metrics_artifact_and_snapshot(tiny_model_dir, tiny_dataset_csv, artifacts_dir):
+def test_train_writes_metrics_artifact_and_snapshot(
+    tiny_model_dir, tiny_dataset_csv, artifacts_dir
+):
     version = queue(tiny_model_dir, tiny_dataset_csv)
 
     trained = services.model_version_train(version_id=version.id)
@@ -98,7 +100,8 @@ def test_cancelled_before_start_is_not_trained(tiny_model_dir, tiny_dataset_csv)
 
 def test_reaper_fails_runs_whose_worker_died(settings):
     stale = ModelVersionFactory(
-        status=ModelVersion.Status.TRAINING, progress=0.4,
+        status=ModelVersion.Status.TRAINING,
+        progress=0.4,
         heartbeat_at=timezone.now() - timedelta(seconds=settings.ML_TRAINING_STALE_S + 5),
     )
     alive = ModelVersionFactory(status=ModelVersion.Status.TRAINING, heartbeat_at=timezone.now())

@@ -1,0 +1,188 @@
+"""Knowledge base, conversations and the learning loop of the support chat."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class KnowledgeEntry(models.Model):
+    """One answer the bot can give, with the questions that lead to it."""
+
+    title = models.CharField(max_length=300, help_text="The canonical question")
+    answer = models.TextField(help_text="Plain text; URLs become links in the widget")
+    intent = models.SlugField(
+        max_length=100, unique=True, help_text="Label the intent classifier learns for this entry"
+    )
+    tags = models.JSONField(default=list, blank=True)
+    language = models.CharField(max_length=10, default="en")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name_plural = "knowledge entries"
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class EntryPhrasing(models.Model):
+    """A way of asking for an entry. Its id is its vector id in the FAISS index."""
+
+    class Source(models.TextChoices):
+        TITLE = "title"
+        MANUAL = "manual"
+        IMPORT = "import"
+        LEARNED = "learned", "learned from an unanswered question"
+
+    entry = models.ForeignKey(KnowledgeEntry, on_delete=models.CASCADE, related_name="phrasings")
+    text = models.CharField(max_length=500)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "text"], name="chat_phrasing_unique_text"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Conversation(models.Model):
+    class Status(models.TextChoices):
+        BOT = "bot"
+        WAITING = "waiting", "waiting for a person"
+        AGENT = "agent", "with an agent"
+        CLOSED = "closed"
+
+    class Resolution(models.TextChoices):
+        BOT_RESOLVED = "bot_resolved", "resolved by the bot"
+        AGENT_RESOLVED = "agent_resolved", "resolved by an agent"
+        ABANDONED = "abandoned"
+        OTHER = "other"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.BOT)
+    assigned_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="chat_conversations",
+    )
+    customer_ref = models.CharField(
+        max_length=100, blank=True, db_index=True, help_text="Widget's anonymous customer id"
+    )
+    client_ip_hash = models.CharField(max_length=64, blank=True)
+    handoff_reason = models.CharField(max_length=200, blank=True)
+    resolution = models.CharField(max_length=20, choices=Resolution.choices, blank=True)
+    csat = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(csat__isnull=True) | (Q(csat__gte=1) & Q(csat__lte=5)),
+                name="chat_csat_1_to_5",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="agent") | Q(assigned_agent__isnull=False),
+                name="chat_agent_status_has_agent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"conversation {self.public_id}"
+
+
+class Message(models.Model):
+    class Sender(models.TextChoices):
+        CUSTOMER = "customer"
+        BOT = "bot"
+        AGENT = "agent"
+        SYSTEM = "system"
+
+    class Kind(models.TextChoices):
+        TEXT = "text"
+        ANSWER = "answer"
+        SUGGESTIONS = "suggestions"
+        HANDOFF_OFFER = "handoff_offer"
+        SYSTEM = "system"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    sender = models.CharField(max_length=10, choices=Sender.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TEXT)
+    text = models.TextField(help_text="Personal data already masked")
+    client_msg_id = models.CharField(max_length=64, blank=True)
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    entry = models.ForeignKey(
+        KnowledgeEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    suggestions = models.JSONField(default=list, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    feedback = models.SmallIntegerField(null=True, blank=True)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "client_msg_id"],
+                condition=~Q(client_msg_id=""),
+                name="chat_message_client_id_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(feedback__isnull=True) | Q(feedback__in=[-1, 1]),
+                name="chat_feedback_values",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sender}: {self.text[:40]}"
+
+
+class UnansweredQuestion(models.Model):
+    """A question the bot could not answer well: low confidence or a thumbs-down."""
+
+    class Reason(models.TextChoices):
+        LOW_CONFIDENCE = "low_confidence", "low confidence"
+        THUMBS_DOWN = "thumbs_down", "thumbs down"
+
+    class State(models.TextChoices):
+        OPEN = "open"
+        RESOLVED = "resolved"
+        DISMISSED = "dismissed"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="unanswered")
+    text = models.TextField()
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.OPEN)
+    resolved_entry = models.ForeignKey(
+        KnowledgeEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "reason"], name="chat_unanswered_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]

@@ -1,0 +1,353 @@
+"""Conversation writes: receive, answer, hand off, agents, close, feedback."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.chat.answering import Thresholds, decide, rank_entries
+from apps.chat.exceptions import ChatError
+from apps.chat.kb_index import kb_index_search
+from apps.chat.models import Conversation, EntryPhrasing, KnowledgeEntry, Message
+from apps.chat.models import UnansweredQuestion as Unanswered
+from apps.chat.privacy import mask_pii
+
+logger = logging.getLogger(__name__)
+
+INTENT_TASK = "chat.intent"
+RETRIEVAL_K = 50
+
+HANDOFF_OFFER_TEXT = (
+    "I'm not sure I know the answer to that. Would you like to talk to a person? "
+    "You can also rephrase your question."
+)
+SUGGESTIONS_TEXT = "I'm not completely sure. Did you mean one of these?"
+
+
+def _hash_ip(ip: str) -> str:
+    return hashlib.sha256(f"{settings.SECRET_KEY}:{ip}".encode()).hexdigest() if ip else ""
+
+
+def conversation_get_or_create(
+    *, public_id: uuid.UUID, customer_ref: str = "", client_ip: str = ""
+) -> Conversation:
+    conversation, created = Conversation.objects.get_or_create(
+        public_id=public_id,
+        defaults={"customer_ref": customer_ref[:100], "client_ip_hash": _hash_ip(client_ip)},
+    )
+    if created:
+        logger.info("conversation started id=%s", conversation.id)
+    return conversation
+
+
+def message_receive(
+    *, conversation: Conversation, text: str, client_msg_id: str
+) -> tuple[Message, bool]:
+    """Save the customer's message (masked) before anything acts on it; dedupe resends."""
+    text = (text or "").strip()
+    if not text:
+        raise ChatError("The message is empty.", code="empty_message")
+    if len(text) > settings.CHAT_MAX_MESSAGE_CHARS:
+        raise ChatError(
+            f"Messages are limited to {settings.CHAT_MAX_MESSAGE_CHARS} characters.",
+            code="message_too_long",
+        )
+    client_msg_id = (client_msg_id or "")[:64]
+    if client_msg_id:
+        existing = conversation.messages.filter(client_msg_id=client_msg_id).first()
+        if existing is not None:
+            return existing, False
+    conversation.refresh_from_db(fields=["status"])
+    if conversation.status == Conversation.Status.CLOSED:
+        raise ChatError("This conversation is closed; start a new one.", code="conversation_closed")
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                conversation=conversation,
+                sender=Message.Sender.CUSTOMER,
+                text=mask_pii(text),
+                client_msg_id=client_msg_id,
+            )
+            Conversation.objects.filter(id=conversation.id).update(updated_at=timezone.now())
+    except IntegrityError:  # the same resend raced us: return the stored one
+        return conversation.messages.get(client_msg_id=client_msg_id), False
+    return message, True
+
+
+def _intent_probabilities(text: str) -> tuple[dict[str, float] | None, str]:
+    """The production intent model's P(intent), or None when no model is promoted yet."""
+    from ml.registry.serving import ModelNotAvailable, predict_texts
+
+    try:
+        [(version_key, ranked)] = predict_texts(INTENT_TASK, [text])
+    except ModelNotAvailable:
+        return None, ""
+    return dict(ranked), version_key
+
+
+def answer_question(text: str) -> dict[str, Any]:
+    """Retrieve + classify + decide for one question; no writes (used by replies and preview)."""
+    from ml.registry.serving import encode_texts
+
+    started = time.perf_counter()
+    [vector] = encode_texts([text])
+    scores, phrasing_ids = kb_index_search(vector, RETRIEVAL_K)
+    hits = [(int(pid), float(s)) for pid, s in zip(phrasing_ids, scores, strict=True) if pid >= 0]
+    # Only active, existing entries: the index may lag a deletion by a second.
+    entry_of = dict(
+        EntryPhrasing.objects.filter(
+            id__in=[pid for pid, _ in hits], entry__active=True
+        ).values_list("id", "entry_id")
+    )
+    hits = [(entry_of[pid], score) for pid, score in hits if pid in entry_of]
+    intent_probs, intent_version = _intent_probabilities(text)
+    entries = {
+        e.id: e for e in KnowledgeEntry.objects.filter(id__in={eid for eid, _ in hits}, active=True)
+    }
+    entry_probs = None
+    if intent_probs is not None:
+        entry_probs = {eid: intent_probs.get(entry.intent, 0.0) for eid, entry in entries.items()}
+        # An entry the classifier is sure about may be missing from the top-k phrasings.
+        best_intent = max(intent_probs, key=intent_probs.get)
+        extra = KnowledgeEntry.objects.filter(intent=best_intent, active=True).first()
+        if extra is not None and extra.id not in entries:
+            entries[extra.id] = extra
+            entry_probs[extra.id] = intent_probs[best_intent]
+    ranked = rank_entries(
+        hit_entry_ids=[eid for eid, _ in hits],
+        hit_scores=[score for _, score in hits],
+        intent_probabilities=entry_probs,
+        top_n=5,
+    )
+    thresholds = Thresholds(
+        answer=settings.CHAT_ANSWER_THRESHOLD, suggest=settings.CHAT_SUGGEST_THRESHOLD
+    )
+    decision = decide(ranked, thresholds)
+    top_intent = max(intent_probs, key=intent_probs.get) if intent_probs else None
+    return {
+        "decision": decision,
+        "entries": entries,
+        "evidence": {
+            "decision": decision.action,
+            "confidence": round(decision.confidence, 4),
+            "entries": [
+                {
+                    "entry_id": r.entry_id,
+                    "title": entries[r.entry_id].title if r.entry_id in entries else "",
+                    "score": round(r.score, 4),
+                    "retrieval_score": round(r.retrieval_score, 4),
+                    "intent_probability": None
+                    if r.intent_probability is None
+                    else round(r.intent_probability, 4),
+                }
+                for r in decision.ranked
+            ],
+            "intent": top_intent,
+            "intent_confidence": round(intent_probs[top_intent], 4) if top_intent else None,
+            "model_versions": {INTENT_TASK: intent_version or None, "encoder": _encoder_name()},
+            "thresholds": {"answer": thresholds.answer, "suggest": thresholds.suggest},
+            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    }
+
+
+def _encoder_name() -> str:
+    from pathlib import Path
+
+    return Path(settings.ML_BASE_MODEL).name
+
+
+def conversation_reply(*, conversation: Conversation, message: Message) -> Message | None:
+    """The bot's answer to a saved customer message; silent while a person owns the chat."""
+    conversation.refresh_from_db(fields=["status"])
+    if conversation.status != Conversation.Status.BOT:
+        return None
+    existing = message.replies.filter(sender=Message.Sender.BOT).first()
+    if existing is not None:  # a resend of an already-answered message
+        return existing
+    result = answer_question(message.text)
+    decision, entries, evidence = result["decision"], result["entries"], result["evidence"]
+    fields: dict[str, Any] = {
+        "conversation": conversation,
+        "sender": Message.Sender.BOT,
+        "reply_to": message,
+        "evidence": evidence,
+    }
+    if decision.action == "answer":
+        entry = entries[decision.ranked[0].entry_id]
+        fields.update(kind=Message.Kind.ANSWER, text=entry.answer, entry=entry)
+    elif decision.action == "suggest":
+        fields.update(
+            kind=Message.Kind.SUGGESTIONS,
+            text=SUGGESTIONS_TEXT,
+            suggestions=[
+                {"entry_id": r.entry_id, "title": entries[r.entry_id].title}
+                for r in decision.ranked[:3]
+                if r.entry_id in entries
+            ],
+        )
+    else:
+        fields.update(kind=Message.Kind.HANDOFF_OFFER, text=HANDOFF_OFFER_TEXT)
+    with transaction.atomic():
+        reply = Message.objects.create(**fields)
+        if decision.action != "answer":
+            Unanswered.objects.get_or_create(
+                message=message,
+                reason=Unanswered.Reason.LOW_CONFIDENCE,
+                defaults={"text": message.text},
+            )
+    logger.info(
+        "bot reply conversation=%s decision=%s confidence=%.3f latency_ms=%s",
+        conversation.id, decision.action, decision.confidence, evidence["latency_ms"],
+    )
+    return reply
+
+
+def feedback_record(*, conversation: Conversation, message_id: int, value: int) -> Message:
+    if value not in (1, -1):
+        raise ChatError("Feedback is 1 (helpful) or -1 (not helpful).", code="invalid_feedback")
+    message = conversation.messages.filter(id=message_id, sender=Message.Sender.BOT).first()
+    if message is None:
+        raise ChatError("No bot message with that id in this conversation.", code="unknown_message")
+    with transaction.atomic():
+        message.feedback = value
+        message.save(update_fields=["feedback"])
+        question = message.reply_to
+        if value == -1 and question is not None:
+            Unanswered.objects.get_or_create(
+                message=question, reason=Unanswered.Reason.THUMBS_DOWN,
+                defaults={"text": question.text},
+            )
+    return message
+
+
+def _system_message(conversation: Conversation, text: str, **extra: Any) -> Message:
+    return Message.objects.create(
+        conversation=conversation, sender=Message.Sender.SYSTEM, kind=Message.Kind.SYSTEM,
+        text=text, **extra,
+    )
+
+
+def handoff_request(
+    *, conversation: Conversation, reason: str = "customer asked"
+) -> tuple[Conversation, Message]:
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(id=conversation.id)
+        if conversation.status == Conversation.Status.CLOSED:
+            raise ChatError("This conversation is closed.", code="conversation_closed")
+        if conversation.status in (Conversation.Status.WAITING, Conversation.Status.AGENT):
+            raise ChatError("A person is already on the way.", code="already_handed_off")
+        conversation.status = Conversation.Status.WAITING
+        conversation.handoff_reason = reason[:200]
+        conversation.waiting_since = timezone.now()
+        conversation.save(update_fields=["status", "handoff_reason", "waiting_since", "updated_at"])
+        message = _system_message(
+            conversation, "We are finding a person to help you. Please stay here."
+        )
+    return conversation, message
+
+
+def _locked(conversation_id: int) -> Conversation:
+    try:
+        return Conversation.objects.select_for_update().get(id=conversation_id)
+    except Conversation.DoesNotExist as exc:
+        raise ChatError("No such conversation.", code="unknown_conversation") from exc
+
+
+def agent_take(*, conversation_id: int, agent: Any) -> tuple[Conversation, Message]:
+    with transaction.atomic():
+        conversation = _locked(conversation_id)
+        if conversation.status == Conversation.Status.CLOSED:
+            raise ChatError("This conversation is closed.", code="conversation_closed")
+        if (
+            conversation.status == Conversation.Status.AGENT
+            and conversation.assigned_agent_id != agent.id
+        ):
+            raise ChatError("Another agent already took this conversation.", code="already_taken")
+        conversation.status = Conversation.Status.AGENT
+        conversation.assigned_agent = agent
+        conversation.save(update_fields=["status", "assigned_agent", "updated_at"])
+        name = agent.get_short_name() or agent.get_username()
+        message = _system_message(conversation, f"{name} joined the conversation.", agent=agent)
+    return conversation, message
+
+
+def _owned(conversation_id: int, agent: Any) -> Conversation:
+    conversation = _locked(conversation_id)
+    if conversation.status != Conversation.Status.AGENT or conversation.assigned_agent_id != agent.id:
+        raise ChatError("Take the conversation before acting on it.", code="not_your_conversation")
+    return conversation
+
+
+def agent_reply(*, conversation_id: int, agent: Any, text: str) -> Message:
+    text = (text or "").strip()
+    if not text:
+        raise ChatError("The message is empty.", code="empty_message")
+    if len(text) > settings.CHAT_MAX_MESSAGE_CHARS * 4:
+        raise ChatError("That reply is too long.", code="message_too_long")
+    with transaction.atomic():
+        conversation = _owned(conversation_id, agent)
+        message = Message.objects.create(
+            conversation=conversation, sender=Message.Sender.AGENT, text=text, agent=agent
+        )
+        conversation.save(update_fields=["updated_at"])
+    return message
+
+
+def agent_release(*, conversation_id: int, agent: Any) -> tuple[Conversation, Message]:
+    with transaction.atomic():
+        conversation = _owned(conversation_id, agent)
+        conversation.status = Conversation.Status.BOT
+        conversation.assigned_agent = None
+        conversation.save(update_fields=["status", "assigned_agent", "updated_at"])
+        message = _system_message(conversation, "You are back with the assistant.", agent=agent)
+    return conversation, message
+
+
+def conversation_close(
+    *, conversation_id: int, agent: Any | None, resolution: str
+) -> tuple[Conversation, Message]:
+    if resolution not in Conversation.Resolution.values:
+        raise ChatError(
+            f"resolution must be one of {', '.join(Conversation.Resolution.values)}",
+            code="invalid_resolution",
+        )
+    with transaction.atomic():
+        conversation = _locked(conversation_id)
+        if conversation.status == Conversation.Status.CLOSED:
+            raise ChatError("This conversation is already closed.", code="conversation_closed")
+        if (
+            agent is not None
+            and conversation.status == Conversation.Status.AGENT
+            and conversation.assigned_agent_id != agent.id
+        ):
+            raise ChatError("Another agent owns this conversation.", code="not_your_conversation")
+        conversation.status = Conversation.Status.CLOSED
+        conversation.resolution = resolution
+        conversation.closed_at = timezone.now()
+        conversation.save(update_fields=["status", "resolution", "closed_at", "updated_at"])
+        message = _system_message(
+            conversation, "This conversation is closed. How satisfied were you (1-5)?"
+        )
+    return conversation, message
+
+
+def csat_record(*, conversation: Conversation, score: int) -> Conversation:
+    if not isinstance(score, int) or not 1 <= score <= 5:
+        raise ChatError("Satisfaction is a whole number from 1 to 5.", code="invalid_csat")
+    with transaction.atomic():
+        conversation = _locked(conversation.id)
+        if conversation.status != Conversation.Status.CLOSED:
+            raise ChatError("Rate the conversation once it is closed.", code="not_closed")
+        if conversation.csat is not None:
+            raise ChatError("Thanks, this conversation is already rated.", code="already_rated")
+        conversation.csat = score
+        conversation.save(update_fields=["csat", "updated_at"])
+    return conversation

@@ -1,0 +1,157 @@
+"""Fixtures for the chat websocket, console and widget tests (names start with `ws_`)."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from channels.testing import WebsocketCommunicator
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DEMO_FAQ = ROOT / "apps" / "chat" / "demo" / "faq.json"
+WS_ORIGIN = "http://testserver"
+WS_KB_INTENTS = ("card_arrival", "lost_or_stolen_card", "change_pin", "business_hours")
+
+
+class WsClient:
+    """A websocket client on the real ASGI application (origin check, auth, routing)."""
+
+    def __init__(self, communicator: WebsocketCommunicator):
+        self.communicator = communicator
+        self.closed = False
+
+    async def send(self, frame: dict[str, Any] | str) -> None:
+        text = frame if isinstance(frame, str) else json.dumps(frame)
+        await self.communicator.send_to(text_data=text)
+
+    async def recv(self, timeout_s: float = 10) -> dict[str, Any]:
+        return json.loads(await self.communicator.receive_from(timeout=timeout_s))
+
+    async def recv_until(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout_s: float = 30
+    ) -> list[dict[str, Any]]:
+        """Frames up to and including the first that matches (fails after `timeout_s`)."""
+        import asyncio
+        import time
+
+        frames: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout_s
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no matching frame in {timeout_s}s; got {frames}")
+            try:
+                frame = await self.recv(timeout_s=left)
+            except asyncio.TimeoutError:
+                raise AssertionError(f"no matching frame in {timeout_s}s; got {frames}") from None
+            frames.append(frame)
+            if predicate(frame):
+                return frames
+
+    async def assert_quiet(self, seconds: float = 0.5) -> None:
+        assert await self.communicator.receive_nothing(timeout=seconds), await self.recv()
+
+    async def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            await self.communicator.disconnect(timeout=30)
+
+
+WsOpen = Callable[..., Awaitable[tuple[WsClient | None, Any]]]
+
+
+def ws_random_ip() -> str:
+    """A fresh client address per socket, so per-IP limits of parallel runs never collide."""
+    return "10.{}.{}.{}".format(*(random.randint(1, 254) for _ in range(3)))  # noqa: S311
+
+
+@pytest.fixture
+async def ws_open(transactional_db: None):  # noqa: ANN201
+    """Open a websocket on config.asgi.application; returns (client, first frame or close code).
+
+    Closed at teardown. `origin=None` sends no Origin header; `cookie` a Cookie header.
+    """
+    from config.asgi import application
+
+    opened: list[WsClient] = []
+
+    async def open_socket(
+        path: str,
+        *,
+        origin: str | None = WS_ORIGIN,
+        ip: str | None = None,
+        cookie: str | None = None,
+        first_frame: bool = True,
+    ) -> tuple[WsClient | None, Any]:
+        headers = []
+        if origin is not None:
+            headers.append((b"origin", origin.encode()))
+        if cookie:
+            headers.append((b"cookie", cookie.encode()))
+        communicator = WebsocketCommunicator(application, path, headers=headers)
+        communicator.scope["client"] = [ip or ws_random_ip(), 50000]
+        connected, code = await communicator.connect(timeout=30)
+        if not connected:
+            return None, code
+        client = WsClient(communicator)
+        opened.append(client)
+        return client, (await client.recv() if first_frame else None)
+
+    yield open_socket
+    for client in opened:
+        await client.close()
+
+
+@pytest.fixture
+def ws_kb(transactional_db: None, artifacts_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """A few entries of the demo FAQ, indexed for real (the index task runs eagerly here)."""
+    from apps.chat import services
+    from config.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    faq = json.loads(DEMO_FAQ.read_text())["entries"]
+    entries = {}
+    for item in faq:
+        if item["intent"] in WS_KB_INTENTS:
+            entries[item["intent"]] = services.entry_create(
+                title=item["title"],
+                answer=item["answer"],
+                phrasings=item["phrasings"],
+                intent=item["intent"],
+                tags=item.get("tags", []),
+            )
+    assert len(entries) >= 3, "the demo FAQ lost the entries these tests ask about"
+    return entries
+
+
+@pytest.fixture
+def ws_staff(transactional_db: None):  # noqa: ANN201
+    """A staff user and the Cookie header of a logged-in session for it."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    user = get_user_model().objects.create_user(
+        "agent-ann", password="a-long-test-password-1", is_staff=True, first_name="Ann"
+    )
+    client = Client()
+    client.force_login(user)
+    user.cookie = f"sessionid={client.cookies['sessionid'].value}"
+    user.raw_password = "a-long-test-password-1"
+    return user
+
+
+@pytest.fixture
+def ws_customer_user(transactional_db: None):  # noqa: ANN201
+    """A logged-in user who is not staff (may not use the agent console)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    user = get_user_model().objects.create_user("customer-bob", password="another-password-2")
+    client = Client()
+    client.force_login(user)
+    user.cookie = f"sessionid={client.cookies['sessionid'].value}"
+    return user
