@@ -43,7 +43,9 @@ def clean_broker() -> None:
         import redis
 
         client = redis.Redis.from_url(settings.REDIS_URL)
-        client.flushdb()
+        keys = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}*", count=1000))
+        if keys:
+            client.delete(*keys)
         client.close()
     else:
         shutil.rmtree(settings.BROKER_DIR, ignore_errors=True)

@@ -168,6 +168,17 @@ class KnowledgeEntryAdmin(admin.ModelAdmin):
 
     # --- extra pages --------------------------------------------------------------------
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):  # noqa: ANN201
+        can_queue = self.has_change_permission(request)
+        return super().changelist_view(
+            request,
+            {
+                **(extra_context or {}),
+                "can_rebuild_index": can_queue,
+                "can_fine_tune": can_queue and request.user.has_perm("registry.add_modelversion"),
+            },
+        )
+
     def get_urls(self) -> list:
         view = self.admin_site.admin_view
         return [

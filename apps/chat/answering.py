@@ -14,7 +14,7 @@ stratified 10% validation split of train, never on test):
    `(1 - w) * p_retrieval + w * p_classifier` (a mixture of two distributions, so it stays a
    probability in [0, 1]); `w` is fitted the same way. PLACEHOLDER_WEIGHT
    Entries only the classifier proposed (not among the hits) count with the lowest hit cosine,
-   an upper bound of their unknown similarity.
+   an upper bound of their unknown similarity (the service adds the classifier's top entry).
 
 The top entry's score is the bot's confidence; `decide` compares it with the two thresholds.
 """
@@ -163,7 +163,8 @@ def rank_entries(
     best = entry_similarities(hit_entry_ids, hit_scores)
     if not best:
         return []
-    floor = min(best.values())
+    # An entry outside the hits is at most as similar as the weakest hit.
+    floor = min(float(s) for s in hit_scores if np.isfinite(float(s)))
     candidates = dict(best)
     if intent_probabilities is not None:
         for entry_id in intent_probabilities:

@@ -64,9 +64,6 @@ class KnowledgeEntryForm(forms.ModelForm):
             "Changing it orphans what the current model learned until the next fine-tune."
         )
 
-    def clean_intent(self) -> str:
-        return _clean_intent(self.cleaned_data.get("intent", ""))
-
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if not data.get("intent") and data.get("title") and not self.instance.pk:

@@ -54,7 +54,8 @@ def queue_depths() -> dict[str, int]:
 
         client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1)
         try:
-            return {queue: int(client.llen(queue)) for queue in QUEUES}
+            prefix = settings.REDIS_KEY_PREFIX
+            return {queue: int(client.llen(f"{prefix}{queue}")) for queue in QUEUES}
         finally:
             client.close()
     queue_dir = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])

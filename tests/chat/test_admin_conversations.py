@@ -36,7 +36,6 @@ def test_transcript_is_read_only_with_evidence_pretty_printed(admin_client):
     assert "&quot;confidence&quot;: 0.91" in html  # json.dumps(indent=2), escaped
     assert 'name="messages-0-text"' not in html  # no editable inline fields
     assert 'name="messages-0-DELETE"' not in html
-    assert "Add another Message" not in html
     assert admin_client.get(reverse("admin:chat_conversation_add")).status_code == 403
 
 
@@ -56,8 +55,9 @@ def test_changelist_filters_by_status_resolution_and_csat(admin_client):
         reverse(CHANGELIST), {"resolution__exact": "bot_resolved"}
     ).content.decode()
     assert str(closed.public_id) in html and str(waiting.public_id) not in html
-    html = admin_client.get(reverse(CHANGELIST), {"q": waiting.customer_ref}).content.decode()
-    assert str(waiting.public_id) in html and str(closed.public_id) not in html
+    for term in (waiting.customer_ref, str(waiting.public_id), str(waiting.public_id)[:8]):
+        html = admin_client.get(reverse(CHANGELIST), {"q": term}).content.decode()
+        assert str(waiting.public_id) in html and str(closed.public_id) not in html
 
 
 def test_export_action_downloads_every_conversation_of_the_customer(admin_client):

@@ -22,8 +22,11 @@ def indexed_faq(artifacts_dir: Path) -> dict:
     with services.index_updates_deferred(enqueue=False):
         for row in json.loads(DEMO_FAQ.read_text())["entries"][:8]:
             entries[row["intent"]] = services.entry_create(
-                title=row["title"], answer=row["answer"], phrasings=row["phrasings"],
-                intent=row["intent"], tags=row.get("tags", []),
+                title=row["title"],
+                answer=row["answer"],
+                phrasings=row["phrasings"],
+                intent=row["intent"],
+                tags=row.get("tags", []),
             )
     services.kb_index_rebuild()
     return entries
@@ -51,14 +54,18 @@ def test_preview_shows_the_decision_the_ranked_entries_and_the_reply(admin_clien
     )  # the URL in the answer became a link
 
 
-def test_preview_of_an_unrelated_question_does_not_answer(admin_client, indexed_faq):
+def test_preview_escapes_the_question_and_saves_nothing(admin_client, indexed_faq):
+    from apps.chat.models import Message, UnansweredQuestion
+
     response = admin_client.get(
         reverse("admin:chat_knowledgeentry_ask"),
-        {"question": "what is the boiling point of tungsten in kelvin"},
+        {"question": "<b>how do I change my PIN</b>"},
     )
     html = response.content.decode()
-    assert 'id="decision">answer</span>' not in html
     assert 'id="decision">' in html
+    assert "<b>how do I change my PIN</b>" not in html
+    assert not Message.objects.exists()
+    assert not UnansweredQuestion.objects.exists()
 
 
 def test_empty_question_is_a_form_error_not_a_crash(admin_client):

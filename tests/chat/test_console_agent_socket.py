@@ -80,14 +80,21 @@ async def test_agent_takes_over_replies_and_the_bot_stays_silent(ws_open, ws_sta
     assert any(f.get("sender") == "system" for f in joined)
 
     # The customer writes: the agent sees it live, the bot does not answer.
-    await customer.send({"type": "message", "text": "my card hasn't arrived", "client_msg_id": "q2"})
+    await customer.send(
+        {"type": "message", "text": "my card hasn't arrived", "client_msg_id": "q2"}
+    )
     seen = await agent.recv_until(lambda f: f["type"] == "message" and f["sender"] == "customer")
     assert seen[-1]["conversation_id"] == conversation.id
     await customer.recv_until(lambda f: f["type"] == "message" and f["sender"] == "customer")
     await customer.assert_quiet(1.0)
 
     await agent.send(
-        {"type": "reply", "conversation_id": conversation.id, "text": "Hi, Ann here.", "client_msg_id": "r1"}
+        {
+            "type": "reply",
+            "conversation_id": conversation.id,
+            "text": "Hi, Ann here.",
+            "client_msg_id": "r1",
+        }
     )
     ack = (await agent.recv_until(lambda f: f["type"] == "ack"))[-1]
     reply = (await customer.recv_until(lambda f: f["type"] == "message"))[-1]
@@ -126,7 +133,9 @@ async def test_hand_back_to_the_bot_lets_it_answer_again(ws_open, ws_staff, ws_k
     assert left[-1]["status"] == "bot"
     assert (await conversation_row(conversation.public_id)).status == "bot"
 
-    await customer.send({"type": "message", "text": "how do I change my pin", "client_msg_id": "q3"})
+    await customer.send(
+        {"type": "message", "text": "how do I change my pin", "client_msg_id": "q3"}
+    )
     answer = (await customer.recv_until(is_bot_message))[-1]
     assert answer["text"] == ws_kb["change_pin"].answer
 
@@ -157,7 +166,9 @@ async def test_a_second_agent_cannot_take_a_taken_conversation(ws_open, ws_staff
     customer, conversation = await customer_waiting(ws_open)
 
     def other_cookie() -> str:
-        other = get_user_model().objects.create_user("agent-otto", password="pw-otto-123456", is_staff=True)
+        other = get_user_model().objects.create_user(
+            "agent-otto", password="pw-otto-123456", is_staff=True
+        )
         client = Client()
         client.force_login(other)
         return f"sessionid={client.cookies['sessionid'].value}"
@@ -171,7 +182,12 @@ async def test_a_second_agent_cannot_take_a_taken_conversation(ws_open, ws_staff
     error = (await second.recv_until(lambda f: f["type"] == "error"))[-1]
     assert error["code"] == "already_taken" and error["conversation_id"] == conversation.id
     await second.send(
-        {"type": "reply", "conversation_id": conversation.id, "text": "me too", "client_msg_id": "x"}
+        {
+            "type": "reply",
+            "conversation_id": conversation.id,
+            "text": "me too",
+            "client_msg_id": "x",
+        }
     )
     error = (await second.recv_until(lambda f: f["type"] == "error"))[-1]
     assert error["code"] == "not_your_conversation"

@@ -55,7 +55,10 @@ async def test_too_long_message_is_refused_and_not_saved(ws_open, settings):
         ('{"type": "feedback", "message_id": true, "value": 1}', "invalid_field"),
         ('{"type": "csat", "score": 9}', "invalid_field"),
         ('{"type": "resume", "after_id": -1}', "invalid_field"),
-        ('{"type": "message", "text": "' + "y" * 20000 + '", "client_msg_id": "m"}', "frame_too_large"),
+        (
+            '{"type": "message", "text": "' + "y" * 20000 + '", "client_msg_id": "m"}',
+            "frame_too_large",
+        ),
     ],
 )
 async def test_malformed_frames_get_error_frames_and_the_socket_stays_open(ws_open, raw, code):
@@ -103,9 +106,7 @@ async def test_messages_per_minute_per_conversation_are_limited(ws_open, setting
     await assert_still_open(other_tab)
 
 
-async def test_messages_per_minute_per_address_are_limited_across_conversations(
-    ws_open, settings
-):
+async def test_messages_per_minute_per_address_are_limited_across_conversations(ws_open, settings):
     settings.CHAT_RATE_PER_MINUTE_IP = 2
     ip = "10.99.{}.{}".format(*uuid.uuid4().bytes[:2])
     first, second = uuid.uuid4(), uuid.uuid4()
@@ -144,9 +145,7 @@ async def test_messages_on_a_closed_conversation_are_refused(ws_open):
     assert await message_count(public_id) == 0
 
 
-@pytest.mark.parametrize(
-    "origin", ["http://evil.example", "https://testserver.evil.example", None]
-)
+@pytest.mark.parametrize("origin", ["http://evil.example", "https://testserver.evil.example", None])
 async def test_foreign_or_missing_origin_is_refused(ws_open, origin):
     public_id = uuid.uuid4()
     socket, _ = await ws_open(chat_path(public_id), origin=origin)

@@ -68,7 +68,9 @@ async def test_message_is_saved_and_acked_before_the_bot_answers(ws_open, ws_kb)
     public_id = uuid.uuid4()
     socket, _ = await ws_open(chat_path(public_id))
 
-    await socket.send({"type": "message", "text": "my card hasn't arrived yet", "client_msg_id": "c1"})
+    await socket.send(
+        {"type": "message", "text": "my card hasn't arrived yet", "client_msg_id": "c1"}
+    )
     frames = await socket.recv_until(is_bot_message)
 
     types = [f["type"] for f in frames]
@@ -77,7 +79,12 @@ async def test_message_is_saved_and_acked_before_the_bot_answers(ws_open, ws_kb)
     answer = frames[-1]
     # Order on the wire: the ack and our own message come before the answer.
     assert types.index("ack") < len(frames) - 1 and frames.index(mine) < len(frames) - 1
-    assert ack == {"type": "ack", "client_msg_id": "c1", "message_id": mine["id"], "duplicate": False}
+    assert ack == {
+        "type": "ack",
+        "client_msg_id": "c1",
+        "message_id": mine["id"],
+        "duplicate": False,
+    }
     assert mine["client_msg_id"] == "c1" and mine["text"] == "my card hasn't arrived yet"
     assert {"type": "typing", "sender": "bot", "active": True} in frames
     assert answer["kind"] == "answer" and answer["id"] > mine["id"]
@@ -104,7 +111,12 @@ async def test_resent_message_after_reconnect_is_acked_not_duplicated(ws_open, w
     assert [m["id"] for m in history["messages"]][0] == message_id
     await second.send({"type": "message", "text": "how do I change my pin", "client_msg_id": "r1"})
     ack = await second.recv()
-    assert ack == {"type": "ack", "client_msg_id": "r1", "message_id": message_id, "duplicate": True}
+    assert ack == {
+        "type": "ack",
+        "client_msg_id": "r1",
+        "message_id": message_id,
+        "duplicate": True,
+    }
     await second.assert_quiet(0.5)  # no second copy, no second answer
     assert [sender for sender, _, _ in await rows(public_id)] == ["customer", "bot"]
 

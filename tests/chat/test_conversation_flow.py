@@ -25,7 +25,9 @@ def agent():
 
 
 def test_resent_message_is_stored_once(conversation):
-    first, created = services.message_receive(conversation=conversation, text="hi", client_msg_id="m1")
+    first, created = services.message_receive(
+        conversation=conversation, text="hi", client_msg_id="m1"
+    )
     again, created_again = services.message_receive(
         conversation=conversation, text="hi", client_msg_id="m1"
     )
@@ -36,7 +38,8 @@ def test_resent_message_is_stored_once(conversation):
 def test_too_long_and_empty_messages_are_refused(conversation, settings):
     with pytest.raises(ChatError) as too_long:
         services.message_receive(
-            conversation=conversation, text="x" * (settings.CHAT_MAX_MESSAGE_CHARS + 1),
+            conversation=conversation,
+            text="x" * (settings.CHAT_MAX_MESSAGE_CHARS + 1),
             client_msg_id="a",
         )
     assert too_long.value.code == "message_too_long"
@@ -47,7 +50,9 @@ def test_too_long_and_empty_messages_are_refused(conversation, settings):
 
 
 def test_handoff_then_agent_owns_the_conversation_and_the_bot_stays_silent(conversation, agent):
-    question, _ = services.message_receive(conversation=conversation, text="help", client_msg_id="1")
+    question, _ = services.message_receive(
+        conversation=conversation, text="help", client_msg_id="1"
+    )
     services.handoff_request(conversation=conversation)
     assert [c.id for c in selectors.conversations_waiting()] == [conversation.id]
 
@@ -92,8 +97,14 @@ def test_closed_conversation_refuses_messages(conversation):
 
 def test_history_after_an_id_returns_only_newer_messages(conversation):
     ids = [
-        services.message_receive(conversation=conversation, text=f"m{i}", client_msg_id=str(i))[0].id
+        services.message_receive(conversation=conversation, text=f"m{i}", client_msg_id=str(i))[
+            0
+        ].id
         for i in range(5)
     ]
-    assert [m.id for m in selectors.messages_after(conversation=conversation, after_id=ids[2])] == ids[3:]
-    assert [m.id for m in selectors.messages_after(conversation=conversation, after_id=None, limit=2)] == ids[3:]
+    assert [
+        m.id for m in selectors.messages_after(conversation=conversation, after_id=ids[2])
+    ] == ids[3:]
+    assert [
+        m.id for m in selectors.messages_after(conversation=conversation, after_id=None, limit=2)
+    ] == ids[3:]

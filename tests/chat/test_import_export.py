@@ -61,7 +61,7 @@ def test_csv_import_saves_the_good_row_and_lists_each_bad_row_with_its_number(ad
     }
     html = response.content.decode()
     assert html.count('class="import-error"') == 3
-    assert '<td>2</td><td>title</td><td>is required</td>' in html
+    assert "<td>2</td><td>title</td><td>is required</td>" in html
     assert "<td>3</td><td>active</td><td>&#x27;maybe&#x27; is not a boolean" in html
     assert "<td>4</td><td>intent</td><td>&#x27;not a slug!&#x27; is not a slug" in html
     assert "1 created, 0 updated" in html
@@ -136,7 +136,9 @@ def test_export_then_import_gives_back_the_same_entries(admin_client, file_forma
         tags=["card", "delivery"],
     )
     EntryPhrasingFactory(entry=card, text="where is my card")
-    EntryPhrasingFactory(entry=card, text="card, not delivered", source=EntryPhrasing.Source.LEARNED)
+    EntryPhrasingFactory(
+        entry=card, text="card, not delivered", source=EntryPhrasing.Source.LEARNED
+    )
     KnowledgeEntryFactory(intent="old_fees", title="Fees (2019)", active=False, language="de")
     before = _kb_snapshot()
 

@@ -26,12 +26,15 @@ def wait_until(condition, worker, timeout_s: float = 60) -> float:  # noqa: ANN0
             return time.monotonic() - started
         assert worker.poll() is None, worker.log_path.read_text()
         time.sleep(0.2)
-    raise AssertionError(f"condition not met in {timeout_s}s:\n{worker.log_path.read_text()[-3000:]}")
+    raise AssertionError(
+        f"condition not met in {timeout_s}s:\n{worker.log_path.read_text()[-3000:]}"
+    )
 
 
 def test_entry_changes_reach_the_index_within_seconds(celery_worker_process):
     entry = services.entry_create(
-        title="How do I reset my password?", answer="Use the reset link.",
+        title="How do I reset my password?",
+        answer="Use the reset link.",
         phrasings=["forgot my password", "can't log in"],
     )
     phrasing_ids = set(EntryPhrasing.objects.filter(entry=entry).values_list("id", flat=True))

@@ -28,7 +28,12 @@ def test_personal_data_is_masked(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["order 12345678 is late", "I paid on 2024-01-15", "it cost 1,250.00", "not luhn 1234 5678 9012 3456"],
+    [
+        "order 12345678 is late",
+        "I paid on 2024-01-15",
+        "it cost 1,250.00",
+        "not luhn 1234 5678 9012 3456",
+    ],
 )
 def test_ordinary_numbers_survive(text):
     assert mask_pii(text) == text
@@ -38,7 +43,8 @@ def test_ordinary_numbers_survive(text):
 def test_stored_customer_message_is_masked():
     conversation = services.conversation_get_or_create(public_id=uuid.uuid4())
     message, created = services.message_receive(
-        conversation=conversation, text="I'm bob@example.com, card 5555 5555 5555 4444",
+        conversation=conversation,
+        text="I'm bob@example.com, card 5555 5555 5555 4444",
         client_msg_id="c1",
     )
     assert created

@@ -145,3 +145,8 @@ def test_list_links_each_question_to_its_conversation(admin_client):
     conversation = question.message.conversation
     assert reverse("admin:chat_conversation_change", args=[conversation.id]) in html
     assert "low confidence" in html
+    detail = admin_client.get(
+        reverse("admin:chat_unansweredquestion_change", args=[question.id])
+    ).content.decode()
+    assert "where do I find my IBAN" in detail
+    assert reverse("admin:chat_conversation_change", args=[conversation.id]) in detail
