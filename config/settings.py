@@ -210,6 +210,12 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- ML -------------------------------------------------------------------------------------
 ML_BASE_MODEL = env.str("ML_BASE_MODEL", default=default_base_model_dir())
+ML_BASE_MODEL_NAME = env.str(
+    "ML_BASE_MODEL_NAME",
+    default="all-MiniLM-L6-v2"
+    if ML_BASE_MODEL == default_base_model_dir()
+    else Path(ML_BASE_MODEL).name,
+)
 ML_DEVICE = env.str("ML_DEVICE", default="auto")
 ML_ARTIFACTS_DIR = env.str("ML_ARTIFACTS_DIR", default=str(VAR_DIR / "artifacts"))
 ML_ENCODER_INT8 = env.bool("ML_ENCODER_INT8", default=False)
@@ -226,6 +232,7 @@ CHAT_RATE_PER_MINUTE_IP = env.int("CHAT_RATE_PER_MINUTE_IP", default=60)
 CHAT_HISTORY_LIMIT = env.int("CHAT_HISTORY_LIMIT", default=100)
 CHAT_RETENTION_DAYS = env.int("CHAT_RETENTION_DAYS", default=180)
 CHAT_IDLE_CLOSE_MINUTES = env.int("CHAT_IDLE_CLOSE_MINUTES", default=30)
+CHAT_UNANSWERED_GROUP_SIMILARITY = env.float("CHAT_UNANSWERED_GROUP_SIMILARITY", default=0.75)
 CHAT_INDEX_APPROXIMATE_THRESHOLD = env.int("CHAT_INDEX_APPROXIMATE_THRESHOLD", default=20_000)
 # Chosen by bench/chat_quality.py on a validation split (see bench/results/chat_quality.json).
 CHAT_ANSWER_THRESHOLD = env.float("CHAT_ANSWER_THRESHOLD", default=0.5)

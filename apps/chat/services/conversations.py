@@ -159,9 +159,7 @@ def answer_question(text: str) -> dict[str, Any]:
 
 
 def _encoder_name() -> str:
-    from pathlib import Path
-
-    return Path(settings.ML_BASE_MODEL).name
+    return settings.ML_BASE_MODEL_NAME
 
 
 def conversation_reply(*, conversation: Conversation, message: Message) -> Message | None:

@@ -59,12 +59,19 @@ def entry_changed(entry_id: int) -> None:
         return
     outermost = connection.atomic_blocks[0]
     pending = getattr(_bulk, "pending", None)
-    if pending is not None and pending[0] is outermost:
-        pending[1].add(entry_id)
+    if pending is not None and pending["block"] is outermost and not pending["sent"]:
+        pending["ids"].add(entry_id)
         return
-    ids: set[int] = {entry_id}
-    _bulk.pending = (outermost, ids)  # a rolled-back block's set is simply dropped
-    transaction.on_commit(lambda: _enqueue_index(sorted(ids)))
+    # A new batch per transaction; a rolled-back block's batch is simply dropped. The same
+    # Atomic object can be reused (a decorated function), hence the "sent" mark.
+    batch: dict = {"block": outermost, "ids": {entry_id}, "sent": False}
+    _bulk.pending = batch
+
+    def flush() -> None:
+        batch["sent"] = True
+        _enqueue_index(sorted(batch["ids"]))
+
+    transaction.on_commit(flush)
 
 
 def intent_slug_for(title: str) -> str:
