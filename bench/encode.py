@@ -3,7 +3,7 @@
 Usage:
     .venv/bin/python bench/encode.py [--data DIR] [--n 512] [--model DIR]
                                      [--batch-sizes 1,8,32,128] [--single 256] [--repeats 3]
-                                     [--device cpu] [--out PATH]
+                                     [--threads N] [--device cpu] [--out PATH]
 
 --data DIR: a directory holding either `texts.txt` (UTF-8, one text per line, blank lines
 skipped) or a CSV file with a header row and a `text` column (the first *.csv in sorted order;
@@ -171,10 +171,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=512)
     parser.add_argument("--model", type=Path, default=None, help="model dir (default: MiniLM)")
     parser.add_argument("--batch-sizes", default="1,8,32,128")
-    parser.add_argument("--single", type=int, default=None,
-                        help="texts for the encode([t]) loop (default: min(n, 256))")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="rounds per measurement, best kept (default 3)")
+    parser.add_argument(
+        "--single",
+        type=int,
+        default=None,
+        help="texts for the encode([t]) loop (default: min(n, 256))",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="rounds per measurement, best kept (default 3)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch intra-op threads (default: torch's choice); 1 is steadier "
+        "on a CPU shared with other jobs",
+    )
     parser.add_argument("--device", default="cpu", help="auto/cpu/cuda; int8 runs on CPU only")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
@@ -186,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(ROOT))
     import torch
     from tqdm import tqdm
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     from ml.device import resolve_device
     from ml.embeddings import Encoder, EncoderConfig, default_base_model_dir
@@ -242,12 +257,12 @@ def main(argv: list[str] | None = None) -> int:
             label: throughput["int8"][label] / throughput["fp32"][label] for label, _ in runs
         }
         unique = list(dict.fromkeys(texts))
-        result["quality"] = quality(
-            modes["fp32"].encode(unique), modes["int8"].encode(unique)
-        )
+        result["quality"] = quality(modes["fp32"].encode(unique), modes["int8"].encode(unique))
 
-    print(f"\nmodel={result['model']} device={device} threads={result['torch_threads']} "
-          f"n={args.n} (single loop over {n_single})")
+    print(
+        f"\nmodel={result['model']} device={device} threads={result['torch_threads']} "
+        f"n={args.n} (single loop over {n_single})"
+    )
     header = f"{'mode':<10}" + "".join(f"{m:>12}" for m in modes)
     if "int8" in modes:
         header += f"{'int8/fp32':>12}"
@@ -259,9 +274,11 @@ def main(argv: list[str] | None = None) -> int:
         print(row)
     if "quality" in result:
         q = result["quality"]
-        print(f"int8 vs fp32 over {q['n_unique_texts']} distinct texts: cos mean "
-              f"{q['cos_mean']:.4f}, p5 {q['cos_p5']:.4f}, min {q['cos_min']:.4f}; top-1 "
-              f"neighbour agreement {q.get('top1_neighbour_agreement', float('nan')):.3f}")
+        print(
+            f"int8 vs fp32 over {q['n_unique_texts']} distinct texts: cos mean "
+            f"{q['cos_mean']:.4f}, p5 {q['cos_p5']:.4f}, min {q['cos_min']:.4f}; top-1 "
+            f"neighbour agreement {q.get('top1_neighbour_agreement', float('nan')):.3f}"
+        )
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -74,8 +74,13 @@ class ReloadingIndex:
             loaded = VectorIndex.load(self._path, self._config)
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             self._failed_version = version
-            log.error("cannot load index v%s from %s, keeping v%s: %s",
-                      version, self._path, self._index.version, exc)
+            log.error(
+                "cannot load index v%s from %s, keeping v%s: %s",
+                version,
+                self._path,
+                self._index.version,
+                exc,
+            )
             return
         self._index = loaded
         log.info("loaded index v%s (%d vectors) from %s", loaded.version, len(loaded), self._path)

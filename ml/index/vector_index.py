@@ -428,8 +428,10 @@ class VectorIndex:
         raw = np.fromfile(vdir / "index.faiss", dtype=np.uint8)
         hnsw = faiss.deserialize_index(raw)
         live = labels[labels >= 0]
-        if hnsw.ntotal != labels.size or hnsw.d != self.dim or not np.array_equal(
-            np.sort(live), np.sort(self._ids[: self._n])
+        if (
+            hnsw.ntotal != labels.size
+            or hnsw.d != self.dim
+            or not np.array_equal(np.sort(live), np.sort(self._ids[: self._n]))
         ):
             log.warning("%s: HNSW graph does not match ids.npy; rebuilding it", vdir)
             self._build_hnsw()

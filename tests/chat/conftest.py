@@ -155,3 +155,17 @@ def ws_customer_user(transactional_db: None):  # noqa: ANN201
     client.force_login(user)
     user.cookie = f"sessionid={client.cookies['sessionid'].value}"
     return user
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ws_release_thread_connections(django_db_setup: None):  # noqa: ANN201
+    """Let the test database be dropped at the end of the session.
+
+    channels.testing turns `close_old_connections` into a no-op while a communicator runs
+    (so a TestCase transaction survives), which leaves the connections the consumers opened
+    in worker threads open until those objects are collected.
+    """
+    yield
+    import gc
+
+    gc.collect()

@@ -115,9 +115,7 @@ def test_plain_hf_dir_uses_normalised_mean_pooling(plain_hf_dir: Path) -> None:
     np.testing.assert_allclose(out, expected, atol=1e-4)
 
 
-def test_max_seq_length_is_capped_by_position_table(
-    encoder: Encoder, plain_hf_dir: Path
-) -> None:
+def test_max_seq_length_is_capped_by_position_table(encoder: Encoder, plain_hf_dir: Path) -> None:
     assert encoder.max_seq_length == 256  # MiniLM's sentence_bert_config.json
     big = Encoder(EncoderConfig(model_dir=plain_hf_dir, device="cpu", max_seq_length=100_000))
     assert big.max_seq_length == 512  # BertConfig.max_position_embeddings

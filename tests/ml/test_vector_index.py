@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DIM = 16
 FLAT = IndexConfig(dim=DIM, use_gpu=False)
 # A low threshold forces HNSW on small data; small ef keeps the graph cheap to build.
-HNSW = IndexConfig(dim=DIM, approximate_threshold=50, hnsw_m=16, ef_construction=40,
-                   ef_search=64, use_gpu=False)
+HNSW = IndexConfig(
+    dim=DIM, approximate_threshold=50, hnsw_m=16, ef_construction=40, ef_search=64, use_gpu=False
+)
 
 
 def unit(rng: np.random.Generator, n: int, dim: int = DIM) -> np.ndarray:
@@ -103,7 +104,7 @@ def test_removed_ids_never_returned_under_churn(config: IndexConfig) -> None:
         _, ids = index.search(vecs[:3], len(index) + 10)
         live = set(index.ids().tolist())
         assert {int(i) for i in ids[0] if i >= 0} <= live
-        assert (ids[:, len(index):] == -1).all()
+        assert (ids[:, len(index) :] == -1).all()
 
 
 def test_short_results_are_padded(config: IndexConfig) -> None:
@@ -169,8 +170,9 @@ def test_hnsw_rebuilds_once_tombstones_pass_a_fifth() -> None:
 def test_hnsw_recall_against_exact() -> None:
     rng = np.random.default_rng(6)
     data, queries = unit(rng, 3000, 32), unit(rng, 100, 32)
-    exact, approx = VectorIndex(IndexConfig(dim=32, use_gpu=False)), VectorIndex(
-        IndexConfig(dim=32, approximate_threshold=100, use_gpu=False)
+    exact, approx = (
+        VectorIndex(IndexConfig(dim=32, use_gpu=False)),
+        VectorIndex(IndexConfig(dim=32, approximate_threshold=100, use_gpu=False)),
     )
     for index in (exact, approx):
         index.upsert(np.arange(3000), data)
@@ -258,8 +260,13 @@ def test_versions_keep_counting_across_processes(tmp_path: Path) -> None:
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
-        check=True, timeout=60,
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     assert out.stdout.strip() == "2"
     assert read_current_version(tmp_path) == 2
