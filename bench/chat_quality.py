@@ -26,8 +26,11 @@ Steps (each long one shows a progress bar):
    for a held-out-intent question. In-scope accuracy is strict (answered with the right entry)
    and lenient (also "suggest" with the right entry in the top 3).
 
-`--sweep` instead compares a few hyper-parameter settings on the validation split and writes
+`--sweep` instead trains each SWEEP_CONFIGS variant (on at most `--max-train` rows of the train
+split), scores all of them on the whole validation split and writes
 bench/results/chat_quality_sweep.json; the main run records that summary when it exists.
+`--threads 1` is much faster than torch's default on a CPU shared with other jobs (fewer
+threads fighting over the same cores); the JSON records threads and load average.
 Writes bench/results/chat_quality.json and prints a table.
 """
 
@@ -78,8 +81,6 @@ SWEEP_CONFIGS: list[dict[str, Any]] = [
     {"learning_rate": 5e-5},
     {"learning_rate": 1e-4},
     {"learning_rate": 2e-4},
-    {"learning_rate": 1e-4, "batch_size": 32},
-    {"learning_rate": 1e-3, "lora": {"r": 16, "alpha": 32}},
 ]
 RETRIEVAL_K = 50  # phrasing hits per question, as the chat service asks the index for
 TARGETS = {
@@ -328,6 +329,34 @@ def fit_constants(questions: Questions, *, with_classifier: bool) -> dict[str, A
     scores = combine_scores(sims, probs, **constants)
     top1 = float((scores.argmax(axis=1) + 1 == questions.truth).mean())
     return {"constants": constants, "val_nll": best_nll, "val_recall_at_1": top1}
+
+
+def pooling_study(questions: Questions) -> dict[str, dict[str, float]]:
+    """Validation evidence for the log-linear pool of `combine_scores` vs a linear mixture."""
+    sims, probs = questions.matrices(with_classifier=True)
+    assert probs is not None
+    retrieval = {t: combine_scores(sims, None, temperature=float(t)) for t in TEMPERATURE_GRID}
+    out: dict[str, dict[str, float]] = {}
+    pools: dict[str, Any] = {
+        "linear": lambda t, w: (1 - w) * retrieval[t] + w * probs,
+        "log_linear": lambda t, w: combine_scores(
+            sims, probs, temperature=float(t), classifier_weight=float(w)
+        ),
+    }
+    for name, pool in pools.items():
+        best = min(
+            (nll(pool(t, w), questions.truth), float(t), float(w))
+            for t in TEMPERATURE_GRID
+            for w in WEIGHT_GRID
+        )
+        scores = pool(best[1], best[2])
+        out[name] = {
+            "val_nll": best[0],
+            "val_recall_at_1": float((scores.argmax(axis=1) + 1 == questions.truth).mean()),
+            "temperature": best[1],
+            "classifier_weight": best[2],
+        }
+    return out
 
 
 def aggregation_study(questions: Questions) -> dict[str, dict[str, float]]:
@@ -656,8 +685,15 @@ def _splits(args: argparse.Namespace) -> tuple[list[Any], list[Any], list[Any]]:
 
 
 def run_sweep(args: argparse.Namespace, base_model: Path, device: str, work: Path) -> dict:
-    """Train each SWEEP_CONFIGS variant on the train split; compare validation accuracy."""
-    fit, val, _ = _splits(args)
+    """Train each SWEEP_CONFIGS variant on the train split; compare validation accuracy.
+
+    `--max-train` caps the training rows only: every variant is scored on the whole
+    validation split, so the comparison is not lost in the noise of a tiny validation set.
+    """
+    from ml.training.data import stratified_split
+
+    fit, val = stratified_split(load_split(args.data, "train"), args.val_fraction, args.seed)
+    fit = subsample(fit, args.max_train, args.seed)
     runs = []
     for i, variant in enumerate(SWEEP_CONFIGS):
         params = {**HYPERPARAMETERS, **variant}
@@ -747,6 +783,7 @@ def run_benchmark(args: argparse.Namespace, base_model: Path, device: str, work:
         }
         if space == "dense":
             calibration["phrasing_aggregation"] = aggregation_study(sets["val"])
+            calibration["pooling"] = pooling_study(sets["val"])
         for with_clf in (False, True):
             key = f"{space}_classifier" if with_clf else space
             fitted = fit_constants(sets["val"], with_classifier=with_clf)
@@ -892,7 +929,28 @@ def run_oos(
         conf_t[~is_out_t], top1_t[~is_out_t], top3_t[~is_out_t], conf_t[is_out_t], thresholds
     )
     test_rates.update(decided_rates(rankings_t, test_q.truth, is_out_t, thresholds))
+    # Until an intent model is promoted the service ranks by retrieval alone, same thresholds.
+    dense_constants = calibration["dense"]["constants"]
+    conf_r, top1_r, top3_r, _ = outcomes(test_q, dense_constants, with_classifier=False)
+    retrieval_only = action_rates(
+        conf_r[~is_out_t], top1_r[~is_out_t], top3_r[~is_out_t], conf_r[is_out_t], thresholds
+    )
     separation = _auroc(conf_v[:n_val_in], conf_v[n_val_in:])
+    curve = []
+    for s in np.quantile(conf_v, np.linspace(0.0, 1.0, 21)):
+        rates = action_rates(
+            conf_v[:n_val_in], top1_v[:n_val_in], top3_v[:n_val_in], conf_v[n_val_in:],
+            Thresholds(float(s), float(s)),
+        )
+        curve.append({"threshold": round(float(s), 4), "oos_recall": rates["oos_recall"],
+                      "in_scope_accuracy": rates["in_scope_accuracy"]})
+    signals = {
+        "combined_score": separation,
+        "max_cosine": _auroc(val_q.hit_scores[:n_val_in, 0], val_q.hit_scores[n_val_in:, 0]),
+        "max_classifier_probability": _auroc(
+            val_probs[:n_val_in].max(axis=1), val_probs[n_val_in:].max(axis=1)
+        ),
+    }
     return {
         "held_out_intents": held,
         "held_out_seed": args.seed,
@@ -905,11 +963,14 @@ def run_oos(
         "n_test_in_scope": int((~is_out_t).sum()),
         "n_test_oos": int(is_out_t.sum()),
         "val_auroc_in_vs_oos": separation,
+        "val_auroc_by_signal": signals,
+        "val_tradeoff_answer_equals_suggest": curve,
         "test_auroc_in_vs_oos": _auroc(conf_t[~is_out_t], conf_t[is_out_t]),
         "thresholds": {"answer": thresholds.answer, "suggest": thresholds.suggest},
         "threshold_policy": policy,
         "validation": val_rates,
         "test": test_rates,
+        "test_retrieval_only_same_thresholds": retrieval_only,
         "counting": {
             "oos_recall": "held-out-intent test questions that get action handoff; suggest and "
             "answer both count as failures",

@@ -29,6 +29,7 @@ import numpy as np
 # Fitted by bench/chat_quality.py on the validation split; see the module docstring.
 RETRIEVAL_TEMPERATURE = 0.05
 CLASSIFIER_WEIGHT = 0.5
+PROBABILITY_FLOOR = 1e-6
 DEFAULT_TOP_N = 5
 
 ACTION_ANSWER = "answer"
@@ -80,37 +81,43 @@ def combine_scores(
 ) -> np.ndarray:
     """Entry scores (Q, E) from entry cosines (Q, E) and classifier probabilities (Q, E).
 
-    The vectorised core of `rank_entries`, shared with the benchmark that fits the constants.
-    A similarity of -inf marks a non-candidate (score 0). Without classifier probabilities the
-    score is the retrieval softmax alone.
+    The vectorised core of `rank_entries`, shared with the benchmark that fits the constants:
+    a softmax over each row's candidates of `(1 - w) * cosine / temperature + w * log p`, i.e.
+    the normalised product `p_retrieval ** (1 - w) * p_classifier ** w` with
+    `p_retrieval = softmax(cosine / temperature)`. A similarity of -inf marks a non-candidate
+    (score 0). Without classifier probabilities the score is the retrieval softmax alone.
 
     Args:
         similarities: best cosine per (question, entry); -inf where the entry is no candidate.
         classifier_probabilities: P(intent of the entry) per (question, entry), or None.
         temperature: softmax temperature over cosines (> 0).
-        classifier_weight: w in `(1 - w) * p_retrieval + w * p_classifier`, in [0, 1].
+        classifier_weight: w, the classifier's share of the log-linear pool, in [0, 1].
 
     Returns:
-        float64 (Q, E) scores in [0, 1]; each row sums to at most 1.
+        float64 (Q, E) scores in [0, 1]; a row sums to 1 (0 when it has no candidate).
     """
     if temperature <= 0:
         raise ValueError(f"temperature={temperature} must be > 0")
     if not 0.0 <= classifier_weight <= 1.0:
         raise ValueError(f"classifier_weight={classifier_weight} must be in [0, 1]")
     sims = np.atleast_2d(np.asarray(similarities, dtype=np.float64))
-    logits = sims / temperature
+    candidate = np.isfinite(sims)
+    logits = np.where(candidate, sims, 0.0) / temperature
+    if classifier_probabilities is not None:
+        probs = np.atleast_2d(np.asarray(classifier_probabilities, dtype=np.float64))
+        if probs.shape != sims.shape:
+            raise ValueError(
+                f"classifier_probabilities {probs.shape} != similarities {sims.shape}"
+            )
+        # Floor: a probability of exactly 0 must not veto a strong retrieval match outright.
+        log_probs = np.log(np.clip(np.nan_to_num(probs), PROBABILITY_FLOOR, 1.0))
+        logits = (1.0 - classifier_weight) * logits + classifier_weight * log_probs
+    logits = np.where(candidate, logits, -np.inf)
     row_max = logits.max(axis=1, keepdims=True)
     row_max = np.where(np.isfinite(row_max), row_max, 0.0)  # rows with no candidate at all
     weights = np.exp(logits - row_max)  # exp(-inf) = 0: non-candidates get nothing
     totals = weights.sum(axis=1, keepdims=True)
-    retrieval = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
-    if classifier_probabilities is None:
-        return retrieval
-    probs = np.atleast_2d(np.asarray(classifier_probabilities, dtype=np.float64))
-    if probs.shape != sims.shape:
-        raise ValueError(f"classifier_probabilities {probs.shape} != similarities {sims.shape}")
-    probs = np.where(np.isfinite(sims), np.clip(probs, 0.0, 1.0), 0.0)
-    return (1.0 - classifier_weight) * retrieval + classifier_weight * probs
+    return np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
 
 
 def entry_similarities(

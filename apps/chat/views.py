@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from apps.chat.protocol import chat_setting
@@ -22,7 +23,12 @@ def _server_url(request: HttpRequest) -> str:
 @require_GET
 def demo(request: HttpRequest) -> HttpResponse:
     """A small company site that embeds the widget exactly as a customer's site would."""
-    return render(request, "chat/demo.html", {"server_url": _server_url(request)})
+    context = {
+        "server_url": _server_url(request),
+        # Absolute, as a customer's site would write it (STATIC_URL may be a CDN already).
+        "widget_src": request.build_absolute_uri(static("chat/widget.js")),
+    }
+    return render(request, "chat/demo.html", context)
 
 
 @require_GET

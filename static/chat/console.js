@@ -164,7 +164,9 @@
     var row = el("div", "msg");
     row.setAttribute("data-sender", m.sender);
     row.setAttribute("data-id", String(m.id));
-    var who = m.sender === "agent" ? (m.agent_username || m.agent_name || "agent") : m.sender;
+    var who = m.sender === "agent"
+      ? (m.agent_name || "Agent") + (m.agent_username ? " (" + m.agent_username + ")" : "")
+      : m.sender.charAt(0).toUpperCase() + m.sender.slice(1);
     var head = el("div", "msg-head");
     head.appendChild(el("span", "msg-who", who + (m.kind && m.kind !== "text" && m.kind !== "system" ? " · " + m.kind : "")));
     head.appendChild(el("span", "msg-time", fmtTime(m.created_at)));
@@ -183,7 +185,8 @@
 
   function setFeedback(row, value) {
     var node = row.querySelector(".msg-feedback");
-    node.textContent = value === 1 ? "👍 helpful" : value === -1 ? "👎 not helpful" : "";
+    node.textContent = value === 1 ? "rated helpful" : value === -1 ? "rated not helpful" : "";
+    node.setAttribute("data-value", value === 1 ? "up" : value === -1 ? "down" : "");
   }
 
   function showTyping() {

@@ -89,6 +89,31 @@
     return node;
   }
 
+  // Icons are inline SVG built element by element: no icon font, no emoji font needed.
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  var ICONS = {
+    chat: "M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10l-4.5 4v-4H6.5A2.5 2.5 0 0 1 4 13.5z",
+    down: "M6 9l6 6 6-6",
+    up: "M7 11v9H4v-9zM7 11l4-8c1.7 0 2.8 1.2 2.5 2.9L13 9h5.2a2 2 0 0 1 2 2.3l-1.2 7A2 2 0 0 1 17 20H7",
+    thumbdown: "M17 13V4h3v9zM17 13l-4 8c-1.7 0-2.8-1.2-2.5-2.9L11 15H5.8a2 2 0 0 1-2-2.3l1.2-7A2 2 0 0 1 7 4h10",
+  };
+  function icon(name, size) {
+    var svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", String(size || 18));
+    svg.setAttribute("height", String(size || 18));
+    svg.setAttribute("fill", "none");
+    svg.setAttribute("stroke", "currentColor");
+    svg.setAttribute("stroke-width", "2");
+    svg.setAttribute("stroke-linecap", "round");
+    svg.setAttribute("stroke-linejoin", "round");
+    svg.setAttribute("aria-hidden", "true");
+    var path = document.createElementNS(SVG_NS, "path");
+    path.setAttribute("d", ICONS[name]);
+    svg.appendChild(path);
+    return svg;
+  }
+
   var host = document.createElement("tessera-chat");
   ["position:fixed", "right:0", "bottom:0", "z-index:2147483000", "display:block",
     "width:0", "height:0", "visibility:hidden"].forEach(function (rule) {
@@ -98,7 +123,7 @@
   var shadow = host.attachShadow({ mode: "open" });
   var css = el("link");
   css.rel = "stylesheet";
-  css.href = server + "/static/chat/widget.css";
+  css.href = new URL("widget.css", scriptUrl).href; // beside widget.js, wherever static lives
   css.onload = css.onerror = function () { host.style.setProperty("visibility", "visible", "important"); };
   shadow.appendChild(css);
 
@@ -106,7 +131,9 @@
   var launcher = el("button", "tw-launcher");
   launcher.type = "button";
   launcher.setAttribute("aria-label", "Open chat");
-  launcher.appendChild(el("span", "tw-launcher-icon", "\u{1F4AC}"));
+  var launcherIcon = el("span", "tw-launcher-icon");
+  launcherIcon.appendChild(icon("chat", 26));
+  launcher.appendChild(launcherIcon);
   var badge = el("span", "tw-badge");
   badge.hidden = true;
   launcher.appendChild(badge);
@@ -259,9 +286,10 @@
     }
     if (m.sender === "bot" && (m.kind === "answer" || m.kind === "suggestions")) {
       var thumbs = el("div", "tw-thumbs");
-      [[1, "tw-thumb-up", "\u{1F44D}", "Helpful"], [-1, "tw-thumb-down", "\u{1F44E}", "Not helpful"]]
+      [[1, "tw-thumb-up", "up", "Helpful"], [-1, "tw-thumb-down", "thumbdown", "Not helpful"]]
         .forEach(function (t) {
-          var b = el("button", "tw-thumb " + t[1], t[2]);
+          var b = el("button", "tw-thumb " + t[1]);
+          b.appendChild(icon(t[2], 16));
           b.type = "button";
           b.title = t[3];
           b.setAttribute("aria-label", t[3]);
@@ -369,6 +397,8 @@
     launcher.setAttribute("aria-expanded", open ? "true" : "false");
     launcher.setAttribute("aria-label", open ? "Close chat" : "Open chat");
     root.classList.toggle("tw-is-open", open);
+    launcherIcon.textContent = "";
+    launcherIcon.appendChild(icon(open ? "down" : "chat", 26));
     if (open) {
       badge.hidden = true;
       badge.textContent = "";

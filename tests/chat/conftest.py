@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import random
 from collections.abc import Awaitable, Callable
@@ -35,7 +37,6 @@ class WsClient:
         self, predicate: Callable[[dict[str, Any]], bool], timeout_s: float = 30
     ) -> list[dict[str, Any]]:
         """Frames up to and including the first that matches (fails after `timeout_s`)."""
-        import asyncio
         import time
 
         frames: list[dict[str, Any]] = []
@@ -46,7 +47,7 @@ class WsClient:
                 raise AssertionError(f"no matching frame in {timeout_s}s; got {frames}")
             try:
                 frame = await self.recv(timeout_s=left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise AssertionError(f"no matching frame in {timeout_s}s; got {frames}") from None
             frames.append(frame)
             if predicate(frame):
@@ -104,6 +105,12 @@ async def ws_open(transactional_db: None):  # noqa: ANN201
     yield open_socket
     for client in opened:
         await client.close()
+    # channels.testing turns `close_old_connections` into a no-op while a communicator runs
+    # (so a TestCase transaction survives), so the consumers' worker threads keep their
+    # database connections. End those threads now and drop what they held, or PostgreSQL
+    # refuses to drop the test database at the end of the run.
+    await asyncio.get_running_loop().shutdown_default_executor()
+    gc.collect()
 
 
 @pytest.fixture
@@ -155,17 +162,3 @@ def ws_customer_user(transactional_db: None):  # noqa: ANN201
     client.force_login(user)
     user.cookie = f"sessionid={client.cookies['sessionid'].value}"
     return user
-
-
-@pytest.fixture(scope="session", autouse=True)
-def ws_release_thread_connections(django_db_setup: None):  # noqa: ANN201
-    """Let the test database be dropped at the end of the session.
-
-    channels.testing turns `close_old_connections` into a no-op while a communicator runs
-    (so a TestCase transaction survives), which leaves the connections the consumers opened
-    in worker threads open until those objects are collected.
-    """
-    yield
-    import gc
-
-    gc.collect()

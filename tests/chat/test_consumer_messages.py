@@ -179,3 +179,33 @@ async def test_connection_gauge_counts_open_sockets(ws_open):
     assert gauge._value.get() == before + 1
     await socket.close()
     assert gauge._value.get() == before
+
+
+async def test_server_side_close_reaches_open_sockets(ws_open):
+    """A task (say, closing idle conversations) tells open widgets through conversation_notify."""
+    from apps.chat import protocol
+    from apps.chat.consumers import conversation_notify
+
+    public_id = uuid.uuid4()
+    socket, _ = await ws_open(chat_path(public_id))
+
+    def close_idle() -> None:
+        conversation = Conversation.objects.get(public_id=public_id)
+        conversation, message = services.conversation_close(
+            conversation_id=conversation.id, agent=None, resolution="abandoned"
+        )
+        closed = {"type": "closed", "status": "closed", "resolution": "abandoned"}
+        conversation_notify(
+            conversation_id=conversation.id,
+            events=[
+                protocol.message_event(message),
+                protocol.frame_event(
+                    closed | {"csat_requested": True}, conversation_id=conversation.id
+                ),
+            ],
+        )
+
+    await database_sync_to_async(close_idle, thread_sensitive=False)()
+    frames = await socket.recv_until(lambda f: f["type"] == "closed")
+    assert frames[0]["type"] == "message" and frames[0]["sender"] == "system"
+    assert frames[-1]["resolution"] == "abandoned" and frames[-1]["csat_requested"] is True

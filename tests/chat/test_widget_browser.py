@@ -128,6 +128,11 @@ def ws_browser(ws_chromium: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN
         browser = playwright.chromium.launch(executable_path=str(ws_chromium), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+        # While Playwright's loop runs, Django keeps this thread's connections apart from the
+        # plain thread-local ones pytest-django closes; close them here.
+        from django.db import connections
+
+        connections.close_all()
 
 
 def shot(page, name: str) -> None:  # noqa: ANN001
@@ -190,6 +195,47 @@ def test_customer_gets_an_answer_and_history_survives_a_reload(ws_live_server, w
         "aria-pressed", "true"
     )
     assert Message.objects.count() == 2
+
+
+def test_quick_replies_send_the_suggested_question(ws_live_server, ws_browser, ws_kb):
+    """A suggestions message (saved earlier) comes back as buttons that ask that question."""
+    import json
+    import uuid
+
+    from playwright.sync_api import expect
+
+    from apps.chat import services
+    from apps.chat.models import Message
+
+    conversation = services.conversation_get_or_create(public_id=uuid.uuid4())
+    question, _ = services.message_receive(
+        conversation=conversation, text="pin problem", client_msg_id="seed-1"
+    )
+    pin, lost = ws_kb["change_pin"], ws_kb["lost_or_stolen_card"]
+    Message.objects.create(
+        conversation=conversation,
+        sender="bot",
+        kind="suggestions",
+        reply_to=question,
+        text="I'm not completely sure. Did you mean one of these?",
+        suggestions=[
+            {"entry_id": pin.id, "title": pin.title},
+            {"entry_id": lost.id, "title": lost.title},
+        ],
+    )
+    page = ws_browser.new_page()
+    key = f"tessera-chat:127.0.0.1:{ws_live_server.port}:conversation"
+    stored_id = json.dumps(json.dumps(str(conversation.public_id)))
+    page.add_init_script(f"localStorage.setItem({json.dumps(key)}, {stored_id})")
+    open_widget(page, ws_live_server)
+    buttons = page.locator("tessera-chat .tw-quick-reply")
+    expect(buttons).to_have_text([pin.title, lost.title])
+    shot(page, "widget-suggestions")
+
+    buttons.first.click()
+    expect(bot_messages(page)).to_have_count(2, timeout=TIMEOUT_MS)
+    expect(bot_messages(page).last).to_contain_text("Cards > PIN")
+    assert Message.objects.filter(sender="customer", text=pin.title).count() == 1
 
 
 def test_markup_in_messages_is_shown_as_text(ws_live_server, ws_browser):
