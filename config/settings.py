@@ -226,6 +226,8 @@ ML_MODEL_REFRESH_S = env.float("ML_MODEL_REFRESH_S", default=2.0)
 ML_TRAINING_STALE_S = env.int("ML_TRAINING_STALE_S", default=900)
 
 # --- Chat -----------------------------------------------------------------------------------
+# Origins (e.g. https://shop.example.com) whose pages may open the chat websocket.
+CHAT_WIDGET_ORIGINS = env.list("CHAT_WIDGET_ORIGINS", default=[])
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=1000)
 CHAT_RATE_PER_MINUTE_CONVERSATION = env.int("CHAT_RATE_PER_MINUTE_CONVERSATION", default=20)
 CHAT_RATE_PER_MINUTE_IP = env.int("CHAT_RATE_PER_MINUTE_IP", default=60)

@@ -21,9 +21,26 @@ def rebuild_index() -> int:
 
 @shared_task(name="chat.close_idle_conversations")
 def close_idle_conversations() -> int:
-    from apps.chat import services
+    from apps.chat import protocol, services
+    from apps.chat.consumers import conversation_notify
+    from apps.chat.models import Conversation
 
-    return services.conversations_close_idle()
+    closing_messages = services.conversations_close_idle()
+    for message in closing_messages:  # open widgets show the close and ask for CSAT
+        closed = {
+            "type": "closed",
+            "status": "closed",
+            "resolution": Conversation.objects.get(id=message.conversation_id).resolution,
+            "csat_requested": True,
+        }
+        conversation_notify(
+            conversation_id=message.conversation_id,
+            events=[
+                protocol.message_event(message),
+                protocol.frame_event(closed, conversation_id=message.conversation_id),
+            ],
+        )
+    return len(closing_messages)
 
 
 @shared_task(name="chat.purge_expired_conversations")

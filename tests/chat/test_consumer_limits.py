@@ -172,3 +172,13 @@ async def test_text_comes_back_as_sent_for_the_client_to_render_as_text(ws_open)
     frames = await socket.recv_until(lambda f: f["type"] == "message")
     # Not HTML-escaped twice, not stripped: the widget renders it with textContent.
     assert frames[-1]["text"] == payload
+
+
+async def test_sites_listed_in_chat_widget_origins_may_embed_the_widget(ws_open, settings):
+    embedding_site = "https://shop.example.com"
+    refused, _ = await ws_open(chat_path(uuid.uuid4()), origin=embedding_site)
+    assert refused is None
+
+    settings.CHAT_WIDGET_ORIGINS = [embedding_site]
+    socket, history = await ws_open(chat_path(uuid.uuid4()), origin=embedding_site)
+    assert socket is not None and history["type"] == "history"

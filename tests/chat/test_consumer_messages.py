@@ -181,29 +181,21 @@ async def test_connection_gauge_counts_open_sockets(ws_open):
     assert gauge._value.get() == before
 
 
-async def test_server_side_close_reaches_open_sockets(ws_open):
-    """A task (say, closing idle conversations) tells open widgets through conversation_notify."""
-    from apps.chat import protocol
-    from apps.chat.consumers import conversation_notify
+async def test_idle_close_task_reaches_open_sockets(ws_open, settings):
+    """The beat task that closes idle conversations tells open widgets and asks for CSAT."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.chat import tasks
 
     public_id = uuid.uuid4()
     socket, _ = await ws_open(chat_path(public_id))
 
     def close_idle() -> None:
-        conversation = Conversation.objects.get(public_id=public_id)
-        conversation, message = services.conversation_close(
-            conversation_id=conversation.id, agent=None, resolution="abandoned"
-        )
-        closed = {"type": "closed", "status": "closed", "resolution": "abandoned"}
-        conversation_notify(
-            conversation_id=conversation.id,
-            events=[
-                protocol.message_event(message),
-                protocol.frame_event(
-                    closed | {"csat_requested": True}, conversation_id=conversation.id
-                ),
-            ],
-        )
+        idle_since = timezone.now() - timedelta(minutes=settings.CHAT_IDLE_CLOSE_MINUTES + 1)
+        Conversation.objects.filter(public_id=public_id).update(updated_at=idle_since)
+        assert tasks.close_idle_conversations() == 1
 
     await database_sync_to_async(close_idle, thread_sensitive=False)()
     frames = await socket.recv_until(lambda f: f["type"] == "closed")

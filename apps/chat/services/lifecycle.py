@@ -15,13 +15,14 @@ from apps.chat.models import Conversation, Message
 logger = logging.getLogger(__name__)
 
 
-def conversations_close_idle() -> int:
+def conversations_close_idle() -> list[Message]:
     """Close bot conversations nobody wrote in for CHAT_IDLE_CLOSE_MINUTES.
 
     Resolved by the bot when its last reply was an answer nobody thumbed down; else abandoned.
+    Returns the closing system message of each, for the caller to push to open widgets.
     """
     cutoff = timezone.now() - timedelta(minutes=settings.CHAT_IDLE_CLOSE_MINUTES)
-    closed = 0
+    closing_messages = []
     for conversation in Conversation.objects.filter(
         status=Conversation.Status.BOT, updated_at__lt=cutoff
     ).iterator():
@@ -31,19 +32,29 @@ def conversations_close_idle() -> int:
             and last_bot.kind == Message.Kind.ANSWER
             and last_bot.feedback != -1
         )
-        updated = Conversation.objects.filter(
-            id=conversation.id, status=Conversation.Status.BOT
-        ).update(
-            status=Conversation.Status.CLOSED,
-            resolution=Conversation.Resolution.BOT_RESOLVED
-            if resolved
-            else Conversation.Resolution.ABANDONED,
-            closed_at=timezone.now(),
-        )
-        closed += updated
-    if closed:
-        logger.info("closed %s idle conversations", closed)
-    return closed
+        with transaction.atomic():
+            updated = Conversation.objects.filter(
+                id=conversation.id, status=Conversation.Status.BOT
+            ).update(
+                status=Conversation.Status.CLOSED,
+                resolution=Conversation.Resolution.BOT_RESOLVED
+                if resolved
+                else Conversation.Resolution.ABANDONED,
+                closed_at=timezone.now(),
+            )
+            if updated:
+                closing_messages.append(
+                    Message.objects.create(
+                        conversation=conversation,
+                        sender=Message.Sender.SYSTEM,
+                        kind=Message.Kind.SYSTEM,
+                        text="This conversation was closed after a period of inactivity. "
+                        "How satisfied were you (1-5)?",
+                    )
+                )
+    if closing_messages:
+        logger.info("closed %s idle conversations", len(closing_messages))
+    return closing_messages
 
 
 def conversations_purge_expired() -> int:
