@@ -20,8 +20,6 @@ application = ProtocolTypeRouter(
         "http": django_asgi_app,
         # Our own hosts, plus the sites that embed the chat widget (CHAT_WIDGET_ORIGINS).
         # The agent socket also needs a staff session, which a foreign page cannot send.
-        "websocket": SettingsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": SettingsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -23,8 +23,11 @@ def load_demo_knowledge_base(path: Path = DEMO_FAQ) -> str:
             if KnowledgeEntry.objects.filter(intent=row["intent"]).exists():
                 continue
             services.entry_create(
-                title=row["title"], answer=row["answer"], phrasings=row["phrasings"],
-                intent=row["intent"], tags=row.get("tags", []),
+                title=row["title"],
+                answer=row["answer"],
+                phrasings=row["phrasings"],
+                intent=row["intent"],
+                tags=row.get("tags", []),
             )
             created += 1
     vectors = services.kb_index_rebuild()

@@ -120,7 +120,9 @@ class Message(models.Model):
         HANDOFF_OFFER = "handoff_offer"
         SYSTEM = "system"
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
     sender = models.CharField(max_length=10, choices=Sender.choices)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TEXT)
     text = models.TextField(help_text="Personal data already masked")

@@ -21,8 +21,11 @@ def intent_dataset() -> list[Example]:
     seen = {e.text for e in examples}
     liked = (
         Message.objects.filter(
-            sender=Message.Sender.BOT, kind=Message.Kind.ANSWER, feedback=1,
-            entry__active=True, reply_to__isnull=False,
+            sender=Message.Sender.BOT,
+            kind=Message.Kind.ANSWER,
+            feedback=1,
+            entry__active=True,
+            reply_to__isnull=False,
         )
         .order_by("id")
         .values_list("reply_to__text", "entry__intent")

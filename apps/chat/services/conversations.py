@@ -203,7 +203,10 @@ def conversation_reply(*, conversation: Conversation, message: Message) -> Messa
             )
     logger.info(
         "bot reply conversation=%s decision=%s confidence=%.3f latency_ms=%s",
-        conversation.id, decision.action, decision.confidence, evidence["latency_ms"],
+        conversation.id,
+        decision.action,
+        decision.confidence,
+        evidence["latency_ms"],
     )
     return reply
 
@@ -220,7 +223,8 @@ def feedback_record(*, conversation: Conversation, message_id: int, value: int) 
         question = message.reply_to
         if value == -1 and question is not None:
             Unanswered.objects.get_or_create(
-                message=question, reason=Unanswered.Reason.THUMBS_DOWN,
+                message=question,
+                reason=Unanswered.Reason.THUMBS_DOWN,
                 defaults={"text": question.text},
             )
     return message
@@ -228,8 +232,11 @@ def feedback_record(*, conversation: Conversation, message_id: int, value: int) 
 
 def _system_message(conversation: Conversation, text: str, **extra: Any) -> Message:
     return Message.objects.create(
-        conversation=conversation, sender=Message.Sender.SYSTEM, kind=Message.Kind.SYSTEM,
-        text=text, **extra,
+        conversation=conversation,
+        sender=Message.Sender.SYSTEM,
+        kind=Message.Kind.SYSTEM,
+        text=text,
+        **extra,
     )
 
 
@@ -279,7 +286,10 @@ def agent_take(*, conversation_id: int, agent: Any) -> tuple[Conversation, Messa
 
 def _owned(conversation_id: int, agent: Any) -> Conversation:
     conversation = _locked(conversation_id)
-    if conversation.status != Conversation.Status.AGENT or conversation.assigned_agent_id != agent.id:
+    if (
+        conversation.status != Conversation.Status.AGENT
+        or conversation.assigned_agent_id != agent.id
+    ):
         raise ChatError("Take the conversation before acting on it.", code="not_your_conversation")
     return conversation
 

@@ -163,7 +163,9 @@ def kb_index_sync(*, entry_ids: Sequence[int]) -> dict[str, int]:
             ids = np.array([pid for pid, _ in phrasings], dtype=np.int64)
             index.upsert(ids, _encode([text for _, text in phrasings]))
     logger.info(
-        "chat kb index sync entries=%s upserted=%s removed=%s", len(entry_ids), len(phrasings),
+        "chat kb index sync entries=%s upserted=%s removed=%s",
+        len(entry_ids),
+        len(phrasings),
         removed,
     )
     return {"upserted": len(phrasings), "removed": removed}

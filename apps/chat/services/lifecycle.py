@@ -62,8 +62,9 @@ def conversations_purge_expired() -> int:
     cutoff = timezone.now() - timedelta(days=settings.CHAT_RETENTION_DAYS)
     deleted, _ = Conversation.objects.filter(updated_at__lt=cutoff).delete()
     if deleted:
-        logger.info("retention: deleted %s rows older than %s days", deleted,
-                    settings.CHAT_RETENTION_DAYS)
+        logger.info(
+            "retention: deleted %s rows older than %s days", deleted, settings.CHAT_RETENTION_DAYS
+        )
     return deleted
 
 
