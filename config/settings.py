@@ -222,6 +222,8 @@ ML_ENCODER_INT8 = env.bool("ML_ENCODER_INT8", default=False)
 ML_ENCODER_BATCH_SIZE = env.int("ML_ENCODER_BATCH_SIZE", default=64)
 ML_BATCH_MAX_SIZE = env.int("ML_BATCH_MAX_SIZE", default=32)
 ML_BATCH_MAX_WAIT_MS = env.float("ML_BATCH_MAX_WAIT_MS", default=4.0)
+# Off: each online request runs its own forward pass (bench/chat_load.py compares both).
+ML_BATCHING = env.bool("ML_BATCHING", default=True)
 ML_MODEL_REFRESH_S = env.float("ML_MODEL_REFRESH_S", default=2.0)
 ML_TRAINING_STALE_S = env.int("ML_TRAINING_STALE_S", default=900)
 

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 # Fitted by bench/chat_quality.py on the validation split; see the module docstring.
-RETRIEVAL_TEMPERATURE = 0.05
+RETRIEVAL_TEMPERATURE = 0.05  # retrieval alone (no intent model promoted yet)
+COMBINED_TEMPERATURE = 0.05  # together with the intent classifier
 CLASSIFIER_WEIGHT = 0.5
 PROBABILITY_FLOOR = 1e-6
 DEFAULT_TOP_N = 5
@@ -76,7 +77,7 @@ def combine_scores(
     similarities: np.ndarray,
     classifier_probabilities: np.ndarray | None,
     *,
-    temperature: float = RETRIEVAL_TEMPERATURE,
+    temperature: float,
     classifier_weight: float = CLASSIFIER_WEIGHT,
 ) -> np.ndarray:
     """Entry scores (Q, E) from entry cosines (Q, E) and classifier probabilities (Q, E).
@@ -146,7 +147,7 @@ def rank_entries(
     hit_scores: Sequence[float],
     intent_probabilities: Mapping[int, float] | None,
     top_n: int = DEFAULT_TOP_N,
-    temperature: float = RETRIEVAL_TEMPERATURE,
+    temperature: float | None = None,
     classifier_weight: float = CLASSIFIER_WEIGHT,
 ) -> list[RankedEntry]:
     """Rank knowledge-base entries for one question, best first (at most `top_n`).
@@ -159,7 +160,7 @@ def rank_entries(
             (with the lowest hit cosine). Pass live entries only.
         top_n: how many entries to return.
         temperature, classifier_weight: see `combine_scores`; the defaults are the fitted
-            constants.
+            constants (COMBINED_TEMPERATURE with a classifier, RETRIEVAL_TEMPERATURE without).
 
     Returns:
         Up to `top_n` RankedEntry, highest score first (ties: higher cosine, then lower id).
@@ -182,6 +183,8 @@ def rank_entries(
     if intent_probabilities is not None:
         lookup = {int(k): float(v) for k, v in intent_probabilities.items()}
         probs = np.array([lookup.get(e, 0.0) for e in entry_ids], dtype=np.float64)
+    if temperature is None:
+        temperature = RETRIEVAL_TEMPERATURE if probs is None else COMBINED_TEMPERATURE
     scores = combine_scores(
         sims[None, :],
         None if probs is None else probs[None, :],

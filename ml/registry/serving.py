@@ -84,6 +84,7 @@ def _batcher(name: str, batch_fn: Any) -> MicroBatcher:
                     max_batch_size=settings.ML_BATCH_MAX_SIZE,
                     max_wait_ms=settings.ML_BATCH_MAX_WAIT_MS,
                     name=name,
+                    enabled=settings.ML_BATCHING,
                     on_batch=lambda size, seconds, task=name: observe_batch(task, size, seconds),
                 )
                 _batchers[name] = batcher

@@ -9,6 +9,7 @@ import pytest
 
 from apps.chat.answering import (
     CLASSIFIER_WEIGHT,
+    COMBINED_TEMPERATURE,
     RETRIEVAL_TEMPERATURE,
     Decision,
     RankedEntry,
@@ -99,10 +100,25 @@ def test_rank_entries_matches_the_vectorised_combination() -> None:
     sims = np.array([[0.7, 0.6, 0.3]])
     probs = np.array([[0.2, 0.0, 0.7]])
     expected = combine_scores(
-        sims, probs, temperature=RETRIEVAL_TEMPERATURE, classifier_weight=CLASSIFIER_WEIGHT
+        sims, probs, temperature=COMBINED_TEMPERATURE, classifier_weight=CLASSIFIER_WEIGHT
     )[0]
     by_id = {r.entry_id: r.score for r in ranked}
     assert [by_id[i] for i in (1, 2, 3)] == pytest.approx(expected.tolist())
+
+
+def test_retrieval_only_uses_its_own_fitted_temperature() -> None:
+    ranked = rank_entries(hit_entry_ids=[1, 2], hit_scores=[0.7, 0.6], intent_probabilities=None)
+    expected = combine_scores(np.array([[0.7, 0.6]]), None, temperature=RETRIEVAL_TEMPERATURE)[0]
+    assert [r.score for r in ranked] == pytest.approx(expected.tolist())
+
+
+def test_combination_is_the_normalised_product_of_both_distributions() -> None:
+    sims = np.array([[0.8, 0.6, 0.5]])
+    probs = np.array([[0.2, 0.5, 0.3]])
+    scores = combine_scores(sims, probs, temperature=0.1, classifier_weight=0.3)[0]
+    retrieval = np.exp(sims[0] / 0.1) / np.exp(sims[0] / 0.1).sum()
+    product = retrieval**0.7 * probs[0] ** 0.3
+    assert scores.tolist() == pytest.approx((product / product.sum()).tolist())
 
 
 def test_padding_hits_are_ignored() -> None:

@@ -1,0 +1,225 @@
+"""The staff socket: /ws/agent/, the live agent console (see docs/chat-protocol.md)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.core.exceptions import ObjectDoesNotExist
+
+from apps.chat import protocol, selectors, services
+from apps.chat.consumers.common import (
+    TYPING_MIN_INTERVAL_S,
+    ControlFrameLimiter,
+    JsonFrames,
+    in_thread,
+)
+from apps.chat.protocol import FrameError
+from apps.core.metrics import WEBSOCKET_CONNECTIONS
+from ml.errors import ServiceError
+
+
+def _queue(agent: Any) -> dict[str, Any]:
+    waiting = selectors.conversations_waiting()
+    mine = selectors.conversations_for_agent(agent=agent)
+    return {
+        "type": "queue",
+        "waiting": [protocol.conversation_summary(c) for c in waiting],
+        "mine": [protocol.conversation_summary(c) for c in mine],
+    }
+
+
+def _detail(conversation_id: int) -> dict[str, Any]:
+    try:
+        conversation, messages = selectors.conversation_detail(conversation_id=conversation_id)
+    except ObjectDoesNotExist as exc:
+        raise ServiceError("No such conversation.", code="unknown_conversation") from exc
+    return {
+        "type": "conversation",
+        "conversation": protocol.conversation_summary(conversation),
+        "messages": [protocol.message_frame_for_staff(m) for m in messages],
+    }
+
+
+def _take(conversation_id: int, agent: Any) -> tuple[dict, dict]:
+    conversation, message = services.agent_take(conversation_id=conversation_id, agent=agent)
+    joined = {
+        "type": "agent_joined",
+        "status": "agent",
+        "agent_name": protocol.agent_display_name(agent),
+    }
+    return protocol.message_event(message), joined
+
+
+def _agent_reply(conversation_id: int, agent: Any, text: str) -> dict[str, Any]:
+    message = services.agent_reply(conversation_id=conversation_id, agent=agent, text=text)
+    return protocol.message_event(message)
+
+
+def _release(conversation_id: int, agent: Any) -> tuple[dict, dict]:
+    conversation, message = services.agent_release(conversation_id=conversation_id, agent=agent)
+    return protocol.message_event(message), {"type": "agent_left", "status": "bot"}
+
+
+def _close(conversation_id: int, agent: Any, resolution: str) -> tuple[dict, dict]:
+    conversation, message = services.conversation_close(
+        conversation_id=conversation_id, agent=agent, resolution=resolution
+    )
+    closed = {
+        "type": "closed",
+        "status": "closed",
+        "resolution": conversation.resolution,
+        "csat_requested": conversation.csat is None,
+    }
+    return protocol.message_event(message), closed
+
+
+class AgentConsumer(JsonFrames, AsyncWebsocketConsumer):
+    """The staff console: the live waiting list, and take/reply/release/close."""
+
+    metrics_label = "agent"
+
+    async def connect(self) -> None:
+        self.counted = False
+        self.watching: set[int] = set()
+        self.control_limiter = ControlFrameLimiter(per_minute=600)
+        self.last_typing_at: dict[int, float] = {}
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_staff:
+            await self.close(code=4403)
+            return
+        self.agent = user
+        await self.channel_layer.group_add(protocol.AGENTS_GROUP, self.channel_name)
+        await self.accept()
+        WEBSOCKET_CONNECTIONS.labels(consumer=self.metrics_label).inc()
+        self.counted = True
+        queue = await in_thread(_queue)(self.agent)
+        for summary in queue["mine"]:
+            await self.watch(summary["id"])
+        await self.send_json(queue)
+
+    async def disconnect(self, code: int) -> None:
+        if not self.counted:
+            return
+        await self.channel_layer.group_discard(protocol.AGENTS_GROUP, self.channel_name)
+        for conversation_id in list(self.watching):
+            await self.channel_layer.group_discard(
+                protocol.conversation_group(conversation_id), self.channel_name
+            )
+        WEBSOCKET_CONNECTIONS.labels(consumer=self.metrics_label).dec()
+        self.counted = False
+
+    async def watch(self, conversation_id: int) -> None:
+        if conversation_id not in self.watching:
+            self.watching.add(conversation_id)
+            await self.channel_layer.group_add(
+                protocol.conversation_group(conversation_id), self.channel_name
+            )
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            frame = protocol.parse_client_frame(text_data, protocol.AGENT_FRAMES)
+        except FrameError as exc:
+            await self.send_json(exc.as_frame())
+            return
+        if not self.control_limiter.allow():
+            await self.send_error("rate_limited", "Too many frames; slow down.", retry_after_s=60)
+            return
+        try:
+            await getattr(self, f"on_{frame['type']}")(frame)
+        except ServiceError as exc:
+            await self.send_error(
+                exc.code, exc.message, conversation_id=frame.get("conversation_id")
+            )
+
+    async def _to_conversation(self, conversation_id: int, *events: dict[str, Any]) -> None:
+        group = protocol.conversation_group(conversation_id)
+        for event in events:
+            if event.get("type") not in ("chat.message", "chat.frame"):
+                event = protocol.frame_event(event, conversation_id=conversation_id)
+            await self.channel_layer.group_send(group, event)
+
+    async def _refresh_agents(self) -> None:
+        await self.channel_layer.group_send(protocol.AGENTS_GROUP, protocol.agents_refresh_event())
+
+    async def on_open(self, frame: dict[str, Any]) -> None:
+        detail = await in_thread(_detail)(frame["conversation_id"])
+        await self.watch(frame["conversation_id"])
+        await self.send_json(detail)
+
+    async def on_take(self, frame: dict[str, Any]) -> None:
+        conversation_id = frame["conversation_id"]
+        message_event, joined = await in_thread(_take)(conversation_id, self.agent)
+        await self.watch(conversation_id)
+        await self._to_conversation(conversation_id, message_event, joined)
+        await self._refresh_agents()
+        await self.send_json(await in_thread(_detail)(conversation_id))
+
+    async def on_reply(self, frame: dict[str, Any]) -> None:
+        conversation_id = frame["conversation_id"]
+        event = await in_thread(_agent_reply)(conversation_id, self.agent, frame["text"])
+        if frame.get("client_msg_id"):
+            await self.send_json(
+                {
+                    "type": "ack",
+                    "conversation_id": conversation_id,
+                    "client_msg_id": frame["client_msg_id"],
+                    "message_id": event["frame"]["id"],
+                }
+            )
+        await self.watch(conversation_id)
+        await self._to_conversation(conversation_id, event)
+
+    async def on_typing(self, frame: dict[str, Any]) -> None:
+        conversation_id = frame["conversation_id"]
+        now = time.monotonic()
+        if now - self.last_typing_at.get(conversation_id, 0.0) < TYPING_MIN_INTERVAL_S:
+            return
+        self.last_typing_at[conversation_id] = now
+        if conversation_id in self.watching:
+            await self.channel_layer.group_send(
+                protocol.conversation_group(conversation_id),
+                protocol.frame_event(
+                    {"type": "typing", "sender": "agent", "active": True},
+                    conversation_id=conversation_id,
+                    origin=self.channel_name,
+                ),
+            )
+
+    async def on_release(self, frame: dict[str, Any]) -> None:
+        conversation_id = frame["conversation_id"]
+        message_event, left = await in_thread(_release)(conversation_id, self.agent)
+        await self._to_conversation(conversation_id, message_event, left)
+        await self._refresh_agents()
+
+    async def on_close(self, frame: dict[str, Any]) -> None:
+        conversation_id = frame["conversation_id"]
+        message_event, closed = await in_thread(_close)(
+            conversation_id, self.agent, frame["resolution"]
+        )
+        await self._to_conversation(conversation_id, message_event, closed)
+        await self._refresh_agents()
+
+    async def on_refresh(self, frame: dict[str, Any]) -> None:
+        await self.send_json(await in_thread(_queue)(self.agent))
+
+    async def on_ping(self, frame: dict[str, Any]) -> None:
+        await self.send_json({"type": "pong"})
+
+    # --- group events -----------------------------------------------------------------------
+
+    async def agents_refresh(self, event: dict[str, Any]) -> None:
+        await self.send_json(await in_thread(_queue)(self.agent))
+
+    async def chat_message(self, event: dict[str, Any]) -> None:
+        frame = dict(event["staff_frame"])
+        frame["conversation_id"] = event["conversation_id"]
+        await self.send_json(frame)
+
+    async def chat_frame(self, event: dict[str, Any]) -> None:
+        if event.get("origin") and event["origin"] == self.channel_name:
+            return
+        frame = dict(event["frame"])
+        frame["conversation_id"] = event["conversation_id"]
+        await self.send_json(frame)
