@@ -1103,8 +1103,6 @@ def _run(
     threads = int(env.get("ASGI_THREADS") or min(32, (os.cpu_count() or 1) + 4))
     caps = {mode: results[mode]["capacity_msgs_per_s"] for mode in results}
     ratio = caps["on"] / caps["off"] if {"on", "off"} <= set(caps) and caps["off"] else None
-    import torch
-
     result: dict[str, Any] = {
         "created": datetime.now(UTC).isoformat(),
         "device": device,
@@ -1133,7 +1131,9 @@ def _run(
             "ASGI_THREADS_set": "ASGI_THREADS" in env,
             "DB_CONN_MAX_AGE": int(env.get("DB_CONN_MAX_AGE") or 0),
             "ML_ENCODER_INT8": args.int8,
-            "torch_threads": torch.get_num_threads(),
+            "server_torch_threads": int(env["OMP_NUM_THREADS"])
+            if env.get("OMP_NUM_THREADS")
+            else "torch default (one per core)",
             "database": connection.vendor,
             **(
                 {

@@ -241,10 +241,12 @@ CHAT_INDEX_APPROXIMATE_THRESHOLD = env.int("CHAT_INDEX_APPROXIMATE_THRESHOLD", d
 # Chosen by bench/chat_quality.py on a validation split (see bench/results/chat_quality.json).
 CHAT_ANSWER_THRESHOLD = env.float("CHAT_ANSWER_THRESHOLD", default=0.5)
 CHAT_SUGGEST_THRESHOLD = env.float("CHAT_SUGGEST_THRESHOLD", default=0.3)
+# lr 1e-4 / batch 16 beat 5e-5 on the Banking77 validation split (0.910 vs 0.881 accuracy after
+# 3 epochs on 2.7k examples): bench/results/chat_quality_sweep.json.
 CHAT_INTENT_HYPERPARAMETERS = {
     "epochs": 4,
-    "batch_size": 32,
-    "learning_rate": 5e-5,
+    "batch_size": 16,
+    "learning_rate": 1e-4,
     "max_seq_length": 64,
 }
 
