@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test lint bench-encode migrate clean
+.PHONY: venv demo test test-embedded lint bench-encode migrate clean
 
 venv: $(STAMP)
 
@@ -24,6 +24,11 @@ test: venv
 	@eval "$$(./scripts/services_env.sh)"; \
 	echo "tests: DATABASE_URL=$${DATABASE_URL:-sqlite (default)} REDIS_URL=$${REDIS_URL:-unset (embedded mode)}"; \
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The one-machine promise: SQLite, in-memory channel layer, filesystem broker, real worker.
+test-embedded: venv
+	env -u DATABASE_URL -u REDIS_URL REQUIRE_SERVICES=0 $(BIN)/python -m pytest tests/e2e tests/core \
+		tests/chat/test_kb_index_on_worker.py tests/chat/test_consumer_messages.py $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
