@@ -50,7 +50,7 @@ def clean_broker() -> None:
         client.close()
     else:
         shutil.rmtree(settings.BROKER_DIR, ignore_errors=True)
-        for sub in ("queue", "processed", "results"):
+        for sub in ("queue", "processed", "results", "control"):
             (settings.BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
 
 
