@@ -3,8 +3,9 @@
 Usage:
     .venv/bin/python bench/chat_load.py [--data DIR] [--phrasings 100000] [--clients 200]
         [--rates 25,50,100,150,200,300] [--seconds 20] [--modes on,off] [--budget-ms 150]
-        [--asgi-threads N] [--batch-max-size N] [--batch-max-wait-ms MS] [--int8]
-        [--database-url URL] [--cache-dir var/bench/chat_load] [--profile]
+        [--asgi-threads N] [--torch-threads N] [--db-conn-max-age S] [--batch-max-size N]
+        [--batch-max-wait-ms MS] [--int8] [--database-url URL | --sqlite-wal --sqlite-dir DIR]
+        [--cache-dir var/bench/chat_load] [--setup-only] [--profile] [--cprofile-main]
         [--out bench/results/chat_load.json]
 
 DIR holds `train.csv` with columns `text,category` (Banking77's format) and optionally
@@ -13,44 +14,49 @@ DIR holds `train.csv` with columns `text,category` (Banking77's format) and opti
 Knowledge base: one entry per category (title = the category in words, a canned answer),
 whose phrasings are the entry title plus the train texts. When that is fewer than
 `--phrasings`, deterministic variants are added round by round until there are exactly that
-many: round r (r = 1, 2, ...) wraps every text in the r-th (prefix, suffix) pair of
+many: round r (r = 1, 2, ...) wraps every train text in the r-th (prefix, suffix) pair of
 PHRASE_PREFIXES x PHRASE_SUFFIXES ("Hi, <text> Thanks."), in data order; past the 79 pairs a
 " (n)" counter is appended. Questions are the test.csv texts (or, without test.csv, a seeded
 10% of train rows held out of the knowledge base), drawn at random with `--seed`.
 
-Setup (cached): a SQLite database (fresh, under a temp dir; or `--database-url`, which must be
-empty or already hold exactly this knowledge base) is migrated and filled with explicit row ids,
-and the FAISS index of every phrasing is built with the shared encoder (fp32; HNSW past
-CHAT_INDEX_APPROXIMATE_THRESHOLD). Database and index are kept under
-`--cache-dir/<fingerprint>/`, keyed by the knowledge base rows and the encoder, so reruns skip
-the few minutes of encoding; every run works on a copy of the cached database.
+Setup (cached): a SQLite database (a fresh file in a temp dir under `--sqlite-dir`; or
+`--database-url`, which must be empty or already hold exactly this knowledge base) is migrated
+and filled with explicit row ids, and the FAISS index of every phrasing is built with the
+shared encoder (fp32; HNSW past CHAT_INDEX_APPROXIMATE_THRESHOLD). Database and index are kept
+under `--cache-dir/<fingerprint>/`, keyed by the knowledge-base rows and the encoder, so reruns
+skip the encoding (100k phrasings: about 17 minutes on 2 busy cores); every run works on a
+copy of the cached database and reads the cached index in place.
 
 Run: one `daphne config.asgi:application` per batching mode (ML_BATCHING=1 / 0), both started
 at once and used alternately, rate by rate (the mode that goes first alternates too), so slow
-drift of the machine's load hits both alike. Rate limits are raised through their env vars,
+drift of the machine's load hits both alike. Rate limits are lifted through their env vars,
 logging is at WARNING, REDIS_URL is dropped (embedded mode: in-memory channel layer, LocMem
-cache) unless `--redis-url` is given. Each server is warmed up (encoder and index loaded,
-a few answers), then `--clients` websockets each open their own conversation. For every rate
-in `--rates` messages are sent open-loop for `--seconds`: Poisson arrivals at the total rate,
-each on a random connection, whether or not earlier replies came back. Round trip = from
-writing the `message` frame to receiving the bot's `message` frame answering it (replies
-come in order per conversation, so the oldest unanswered message is the one answered).
-Unanswered messages are counted as timeouts after `--drain-s`. A mode stops stepping up once
-its p99 passes `--stop-p99-ms` or more than 1% of messages fail.
+cache) unless `--redis-url` is given; the other server knobs are the flags above (unset: the
+project's defaults). Each server is warmed up (encoder and index loaded, a few answers), then
+`--clients` websockets each open their own conversation. For every rate in `--rates` messages
+are sent open-loop for `--seconds`: Poisson arrivals at the total rate, each on a random
+connection, whether or not earlier replies came back. Round trip = from writing the `message`
+frame to receiving the bot's `message` frame answering it (replies come in order per
+conversation, so the oldest unanswered message is the one answered). Messages unanswered
+`--drain-s` after the window are timeouts. A mode stops stepping up once its p99 passes
+`--stop-p99-ms` or more than 1% of its messages fail.
 
-Reported per mode and rate: p50/p99 round trip (answered messages), achieved msgs_per_s
+Reported per mode and rate: p50/p90/p99 round trip (answered messages), achieved msgs_per_s
 (bot replies received during the sending window / its length), errors, timeouts, how late the
-sender was against the Poisson schedule, CPU used by the server, this client and everything
-else on the machine, the server's encoder batches (mean size, busy share, from /metrics) and
-`answer_question` time (the bot messages' evidence.latency_ms, read from the database).
-`capacity_msgs_per_s` of a mode is the highest rate that, like every lower rate, kept p99
-under `--budget-ms` with no errors or timeouts. The intent classifier is not used: no
-`chat.intent` model is promoted in the bench database, so answers are retrieval only (as on a
-fresh install). `--profile` samples the servers' Python threads (sys._current_frames every
-10 ms) and records where their wall time went at each step.
+sender was against the Poisson schedule, CPU cores used by the server, by the client and by
+everything else on the machine, the server's encoder batches (count, mean size, busy share;
+from /metrics) and `answer_question` time (the bot messages' evidence.latency_ms, read back
+from the database). `capacity_msgs_per_s` of a mode is the highest rate that, like every lower
+rate, kept p99 under `--budget-ms` with no errors or timeouts. The intent classifier is not
+used: no `chat.intent` model is promoted in the bench database, so answers are retrieval only,
+as on a fresh install. `--profile` runs the servers with a sampler (every Python thread's
+stack every 10 ms) and records per thread kind (event loop, thread pool, batcher) the CPU it
+used and where its wall time went; `--cprofile-main` adds cProfile on the event-loop thread.
 
-The client runs in this process, on the same CPUs as the server (nothing is pinned); its CPU
-share is reported so the distortion is visible. Writes bench/results/chat_load.json.
+The websocket client (autobahn on asyncio) runs in a child process of this script, without
+Django, on the same CPUs as the servers (nothing is pinned: on 2 cores, pinning would take a
+whole core from the server); its CPU share is reported so the distortion is visible.
+Writes bench/results/chat_load.json.
 """
 
 from __future__ import annotations
@@ -346,52 +352,78 @@ def free_port() -> int:
 
 
 SAMPLER = r"""
-import json, os, signal, sys, threading, time, traceback
+import json, os, signal, sys, threading, time
 from collections import Counter
-OUT = os.environ["BENCH_SAMPLER_OUT"]
-ROOT = os.environ["BENCH_ROOT"]
-counts = Counter(); lock = threading.Lock(); state = {"samples": 0}
+OUT, ROOT = os.environ["BENCH_SAMPLER_OUT"], os.environ["BENCH_ROOT"]
+counts, kinds, lock, state = Counter(), {}, threading.Lock(), {"samples": 0}
+
+def kind_of(name):
+    if name == "MainThread":
+        return "main"
+    if name.endswith("-worker"):
+        return "batcher"
+    return "pool" if name.startswith(("ThreadPoolExecutor", "asyncio_")) else "other"
 
 def where(frame):
-    stack = traceback.extract_stack(frame)[::-1]
-    leaf = stack[0]
-    leaf_s = f"{os.path.basename(leaf.filename)}:{leaf.name}"
-    for fr in stack:
-        if fr.filename.startswith(ROOT) and "/.venv/" not in fr.filename:
-            return f"{os.path.relpath(fr.filename, ROOT)}:{fr.name} > {leaf_s}"
-    return leaf_s
+    code = frame.f_code
+    leaf = f"{os.path.basename(code.co_filename)}:{code.co_name}"
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if path.startswith(ROOT) and "/.venv/" not in path:
+            return f"{path[len(ROOT):]}:{frame.f_code.co_name} > {leaf}"
+        frame = frame.f_back
+    return leaf
 
 def run():
     me = threading.get_ident()
     while True:
         time.sleep(0.01)
-        names = {t.ident: t.name for t in threading.enumerate()}
+        threads = {t.ident: t for t in threading.enumerate()}
         frames = sys._current_frames()
         with lock:
             state["samples"] += 1
             for ident, frame in frames.items():
-                if ident == me:
+                thread = threads.get(ident)
+                if ident == me or thread is None:
                     continue
-                name = names.get(ident, "?")
-                kind = "main" if name == "MainThread" else (
-                    "batcher" if name.endswith("-worker") and "ThreadPool" not in name
-                    else ("pool" if "ThreadPool" in name or name.startswith("asyncio_") else name))
+                kind = kind_of(thread.name)
+                kinds[thread.native_id] = kind
                 counts[(kind, where(frame))] += 1
+
+PROFILER = None
+if os.environ.get("BENCH_CPROFILE_MAIN"):
+    import cProfile, pstats
+    PROFILER = cProfile.Profile()
+
+def main_thread_top(n=25):
+    # Signal handlers run in the main thread: the one this profiler watches.
+    PROFILER.disable()
+    stats = pstats.Stats(PROFILER).stats
+    total = sum(v[2] for v in stats.values()) or 1.0
+    rows = sorted(stats.items(), key=lambda kv: -kv[1][2])[:n]
+    PROFILER.clear()
+    PROFILER.enable()
+    return [[f"{os.path.basename(f)}:{line}:{name}", v[1], round(v[2], 4), round(v[3], 4)]
+            for (f, line, name), v in rows] + [["total_tottime_s", 0, round(total, 4), 0]]
 
 def dump(*_):
     with lock:
-        data = {"samples": state["samples"], "interval_s": 0.01,
+        data = {"samples": state["samples"], "interval_s": 0.01, "kinds": dict(kinds),
                 "stacks": [[k, w, n] for (k, w), n in counts.most_common(400)]}
-        counts.clear(); state["samples"] = 0
-    tmp = OUT + ".tmp"
-    with open(tmp, "w") as fh:
+        counts.clear()
+        state["samples"] = 0
+    if PROFILER is not None:
+        data["main_thread_cprofile"] = main_thread_top()
+    with open(OUT + ".tmp", "w") as fh:
         json.dump(data, fh)
-    os.replace(tmp, OUT)
+    os.replace(OUT + ".tmp", OUT)
 
 signal.signal(signal.SIGUSR1, dump)
 threading.Thread(target=run, name="bench-sampler", daemon=True).start()
 sys.argv = ["daphne"] + sys.argv[1:]
 from daphne.cli import CommandLineInterface
+if PROFILER is not None:
+    PROFILER.enable()
 CommandLineInterface.entrypoint()
 """
 
@@ -403,8 +435,11 @@ class Server:
     sampler from there; only the main process starts and stops it.
     """
 
-    def __init__(self, mode: str, env: dict[str, str], run_dir: Path, profile: bool):
+    def __init__(
+        self, mode: str, env: dict[str, str], run_dir: Path, profile: bool, cprofile_main: bool
+    ):
         self.mode = mode
+        self.cprofile_main = cprofile_main
         self.env = env
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -438,6 +473,8 @@ class Server:
         if self.profile_path is not None:
             env["BENCH_SAMPLER_OUT"] = str(self.profile_path)
             env["BENCH_ROOT"] = str(ROOT) + os.sep
+            if self.cprofile_main:
+                env["BENCH_CPROFILE_MAIN"] = "1"
             command = [sys.executable, "-c", SAMPLER, *args]
         else:
             command = [sys.executable, "-m", "daphne", *args]
@@ -473,6 +510,11 @@ class Server:
 
         times = psutil.Process(self.pid).cpu_times()
         return float(times.user + times.system)
+
+    def thread_cpu_seconds(self) -> dict[int, float]:
+        import psutil
+
+        return {t.id: t.user_time + t.system_time for t in psutil.Process(self.pid).threads()}
 
     def metrics(self) -> dict[str, float]:
         """Encoder batcher counters from /metrics (sums since the server started)."""
@@ -627,7 +669,7 @@ async def warm_up(server: Server, questions: list[str], rng: random.Random) -> f
             await asyncio.sleep(0.01)
         if record.error:
             raise SystemExit(f"warm-up message failed ({record.error}):\n{server.log_tail()}")
-    conn.protocol.sendClose()
+    await close_all([conn])
     return time.perf_counter() - started
 
 
@@ -695,19 +737,35 @@ def machine_busy_s() -> float:
     return float(sum(t) - t.idle - getattr(t, "iowait", 0.0))
 
 
-def profile_summary(raw: dict[str, Any] | None, top: int = 12) -> dict[str, Any] | None:
-    """Wall-time shares of each thread kind by where it was (sampled stacks)."""
+def profile_summary(
+    raw: dict[str, Any] | None, cpu_by_thread: dict[int, float], wall_s: float, top: int = 12
+) -> dict[str, Any] | None:
+    """Per thread kind: CPU cores used, and the wall-time shares of where it was (sampled)."""
     if not raw or not raw.get("samples"):
         return None
     samples = raw["samples"]
+    cpu_by_kind: Counter = Counter()
+    for native_id, seconds in cpu_by_thread.items():
+        cpu_by_kind[raw["kinds"].get(str(native_id), "other")] += seconds
     by_kind: dict[str, list] = defaultdict(list)
     for kind, where, n in raw["stacks"]:
         by_kind[kind].append((where, n))
-    out: dict[str, Any] = {"samples": samples}
+    out: dict[str, Any] = {
+        "samples": samples,
+        **(
+            {"main_thread_cprofile": raw["main_thread_cprofile"]}
+            if "main_thread_cprofile" in raw
+            else {}
+        ),
+        "cpu_cores_unsampled_threads": round(
+            sum(v for k, v in cpu_by_kind.items() if k not in by_kind) / wall_s, 3
+        ),
+    }
     for kind, rows in sorted(by_kind.items()):
         total = sum(n for _, n in rows)
         rows.sort(key=lambda r: -r[1])
         out[kind] = {
+            "cpu_cores": round(cpu_by_kind.get(kind, 0.0) / wall_s, 3),
             "thread_samples_per_tick": round(total / samples, 2),
             "top": [{"where": w, "share": round(n / total, 3)} for w, n in rows[:top]],
         }
@@ -723,8 +781,10 @@ async def run_step(
     rng: random.Random,
 ) -> dict[str, Any]:
     metrics_before = await asyncio.to_thread(server.metrics)
+    threads_before: dict[int, float] = {}
     if server.profile_path is not None:
         await asyncio.to_thread(server.profile_snapshot)  # reset the sampler
+        threads_before = server.thread_cpu_seconds()
     cpu_server, cpu_client = server.cpu_seconds(), time.process_time()
     busy, wall, unix_start = machine_busy_s(), time.perf_counter(), time.time()
     records, start = await send_open_loop(conns, rate, cfg["seconds"], questions, rng)
@@ -734,7 +794,14 @@ async def run_step(
     cpu_server = server.cpu_seconds() - cpu_server
     cpu_client = time.process_time() - cpu_client
     busy = machine_busy_s() - busy
-    profile = profile_summary(await asyncio.to_thread(server.profile_snapshot))
+    profile = None
+    if server.profile_path is not None:
+        threads_after = server.thread_cpu_seconds()
+        cpu_by_thread = {
+            tid: seconds - threads_before.get(tid, 0.0) for tid, seconds in threads_after.items()
+        }
+        raw_profile = await asyncio.to_thread(server.profile_snapshot)
+        profile = profile_summary(raw_profile, cpu_by_thread, wall)
     metrics_after = await asyncio.to_thread(server.metrics)
 
     answered = [r for r in records if r.replied is not None and r.error is None]
@@ -767,6 +834,7 @@ async def run_step(
             "other": round(max(0.0, busy - cpu_server - cpu_client) / wall, 2),
         },
         "wall_s": round(wall, 1),
+        "load_avg_1m_after": round(os.getloadavg()[0], 2),
         "window_unix": [unix_start, time.time()],
     }
     if profile is not None:
@@ -881,12 +949,21 @@ async def run_load(cfg: dict[str, Any]) -> dict[str, Any]:
             if (step["p99_ms"] or 0) > cfg["stop_p99_ms"] or failed > 0.01 * max(1, step["sent"]):
                 result["stopped_early"] = True
             await asyncio.sleep(1.0)
-    for mode in conns:
-        for conn in conns[mode]:
-            if conn.protocol is not None and not conn.closed:
-                conn.protocol.sendClose()
-    await asyncio.sleep(0.5)
+    await close_all([c for mode_conns in conns.values() for c in mode_conns])
     return {"modes": results, "warm_up_s": warm}
+
+
+async def close_all(conns: list[Connection], timeout_s: float = 15) -> None:
+    """Close handshakes, so the servers see clean disconnects; abort whatever hangs."""
+    for conn in conns:
+        if conn.protocol is not None and not conn.closed:
+            conn.protocol.sendClose(code=1000)
+    deadline = time.perf_counter() + timeout_s
+    while time.perf_counter() < deadline and not all(c.closed for c in conns):
+        await asyncio.sleep(0.05)
+    for conn in conns:
+        if conn.protocol is not None and not conn.closed:
+            conn.protocol.transport.abort()
 
 
 def log(line: str) -> None:
@@ -976,6 +1053,11 @@ def main(argv: list[str] | None = None) -> int:
         "--setup-only", action="store_true", help="build the cached database and index, then stop"
     )
     parser.add_argument("--profile", action="store_true", help="sample the servers' threads")
+    parser.add_argument(
+        "--cprofile-main",
+        action="store_true",
+        help="also cProfile the servers' event-loop thread (slows it down; implies --profile)",
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--keep-run-dir", action="store_true", help="keep logs and database")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -991,11 +1073,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chat_load skipped: {args.data}/train.csv not found (pass --data DIR)")
         return 0
 
-    load_before = os.getloadavg()
     kb = build_knowledge_base(args.data, args.phrasings, args.seed)
     run_dir = Path(tempfile.mkdtemp(prefix="chat_load-", dir=args.sqlite_dir))
     try:
-        return _run(args, modes, kb, run_dir, load_before)
+        return _run(args, modes, kb, run_dir)
     finally:
         if args.keep_run_dir:
             print(f"run dir kept: {run_dir}")
@@ -1003,65 +1084,83 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def _run(
-    args: argparse.Namespace,
-    modes: list[str],
-    kb: KnowledgeBase,
-    run_dir: Path,
-    load_before: tuple[float, float, float],
-) -> int:
+@dataclass
+class Setup:
+    database_url: str
+    artifacts: Path
+    var_dir: Path
+    info: dict[str, Any]
+
+
+def prepare(args: argparse.Namespace, kb: KnowledgeBase, run_dir: Path) -> Setup:
+    """Database and index for this run: copied / read from the cache, or built and cached."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from config.env import default_base_model_dir
 
-    model = os.environ.get("ML_BASE_MODEL") or default_base_model_dir()
-    fingerprint = kb.fingerprint(Path(model).parent.name + "/" + Path(model).name)
+    model = Path(os.environ.get("ML_BASE_MODEL") or default_base_model_dir())
+    fingerprint = kb.fingerprint(f"{model.parent.name}/{model.name}")
     cache = args.cache_dir / fingerprint
     artifacts = cache / "artifacts"
-    var_dir = run_dir / "var"
-    setup: dict[str, Any] = {"cache": str(cache), "fingerprint": fingerprint}
-
+    info: dict[str, Any] = {"cache": str(cache), "fingerprint": fingerprint}
+    run_db = run_dir / "db.sqlite3"
     if args.database_url:
         database_url = args.database_url
     else:
-        database_url = f"sqlite:///{run_dir / 'db.sqlite3'}"
+        database_url = f"sqlite:///{run_db}"
         if args.sqlite_wal:  # django-environ turns the query into DATABASES OPTIONS
             database_url += "?" + urllib.parse.urlencode(SQLITE_WAL_OPTIONS)
         if (cache / "db.sqlite3").is_file():
-            shutil.copy2(cache / "db.sqlite3", run_dir / "db.sqlite3")
+            shutil.copy2(cache / "db.sqlite3", run_db)
     index_ready = (artifacts / "indexes" / "chat_kb" / "CURRENT").is_file()
-    build_artifacts = cache.with_name(f"{fingerprint}.building-{os.getpid()}") / "artifacts"
-    django_setup(database_url, artifacts if index_ready else build_artifacts, var_dir)
+    building = cache.with_name(f"{fingerprint}.building-{os.getpid()}")
+    django_setup(
+        database_url, artifacts if index_ready else building / "artifacts", run_dir / "var"
+    )
     started = time.perf_counter()
-    setup["database"] = database_fill(kb)
-    setup["database_s"] = round(time.perf_counter() - started, 1)
+    info["database"] = database_fill(kb)
+    info["database_s"] = round(time.perf_counter() - started, 1)
     if not index_ready:
         if args.build_threads:
             import torch
 
             torch.set_num_threads(args.build_threads)
         print(f"building the index of {len(kb.phrasings)} phrasings (cached in {cache})")
-        setup["index_build_s"] = round(index_build(len(kb.phrasings)), 1)
-        building = build_artifacts.parent
+        info["index_build_s"] = round(index_build(len(kb.phrasings)), 1)
         if not args.database_url:
-            from django.db import connections
-
-            connections.close_all()
-            shutil.copy2(run_dir / "db.sqlite3", building / "db.sqlite3")
+            sqlite_snapshot(run_db, building / "db.sqlite3")
         cache.parent.mkdir(parents=True, exist_ok=True)
         if cache.exists():  # another run finished first: keep its copy
             shutil.rmtree(building, ignore_errors=True)
         else:
             os.replace(building, cache)
-    elif not (cache / "db.sqlite3").is_file() and not args.database_url:
-        from django.db import connections
+    elif not args.database_url and not (cache / "db.sqlite3").is_file():
+        sqlite_snapshot(run_db, cache / "db.sqlite3")
+    info["index"] = "built" if "index_build_s" in info else "cached"
+    return Setup(database_url, artifacts, run_dir / "var", info)
 
-        connections.close_all()
-        shutil.copy2(run_dir / "db.sqlite3", cache / "db.sqlite3")
-    setup["index"] = "built" if "index_build_s" in setup else "cached"
+
+def sqlite_snapshot(source: Path, target: Path) -> None:
+    """Copy the run's SQLite file into the cache, closed and in the default journal mode."""
+    import sqlite3
+
+    from django.db import connections
+
+    connections.close_all()  # the last connection to close checkpoints a WAL file
+    shutil.copy2(source, target)
+    db = sqlite3.connect(target)
+    try:
+        db.execute("PRAGMA journal_mode=DELETE")  # WAL sticks to the file; runs choose
+    finally:
+        db.close()
+
+
+def _run(args: argparse.Namespace, modes: list[str], kb: KnowledgeBase, run_dir: Path) -> int:
+    setup = prepare(args, kb, run_dir)
     if args.setup_only:
-        print(f"setup done: {setup}")
+        print(f"setup done: {setup.info}")
         return 0
+    database_url, artifacts, var_dir = setup.database_url, setup.artifacts, setup.var_dir
 
     from django.conf import settings
     from django.db import connection
@@ -1077,10 +1176,12 @@ def _run(
                 "ML_BATCHING": str(int(mode == "on")),
             },
             run_dir,
-            args.profile,
+            args.profile or args.cprofile_main,
+            args.cprofile_main,
         )
         for mode in modes
     }
+    load_before = os.getloadavg()
     try:
         for server in servers.values():
             server.start()
@@ -1153,7 +1254,7 @@ def _run(
             "server_log_level": "WARNING",
             "cpu_pinning": "none: client and servers share every CPU",
         },
-        "setup": setup,
+        "setup": setup.info,
         "warm_up_s": warm,
         "modes": results,
         "capacity_msgs_per_s": caps,
