@@ -606,8 +606,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--val-fraction", type=float, default=0.1)
     parser.add_argument("--oos-intents", type=int, default=10, help="held-out intents")
-    parser.add_argument("--model-cache", type=Path, default=None,
-                        help="keep trained models here and reuse them (development only)")
+    parser.add_argument(
+        "--model-cache",
+        type=Path,
+        default=None,
+        help="keep trained models here and reuse them (development only)",
+    )
     parser.add_argument("--sweep", action="store_true", help="hyper-parameter sweep instead")
     parser.add_argument("--out", type=Path, default=None)
     return parser.parse_args(argv)
@@ -617,8 +621,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     missing = [n for n in ("train.csv", "test.csv") if not (args.data / n).is_file()]
     if missing:
-        print(f"chat_quality: skipped, {args.data} has no {' / '.join(missing)} "
-              "(expects train.csv and test.csv with columns text,category)")
+        print(
+            f"chat_quality: skipped, {args.data} has no {' / '.join(missing)} "
+            "(expects train.csv and test.csv with columns text,category)"
+        )
         return 0
     import torch
 
@@ -702,7 +708,13 @@ def run_sweep(args: argparse.Namespace, base_model: Path, device: str, work: Pat
         if args.epochs is not None:
             params["epochs"] = args.epochs
         metrics = train_intent_model(
-            base_model, fit, val, work / f"sweep_{i}", params, device=device, seed=args.seed,
+            base_model,
+            fit,
+            val,
+            work / f"sweep_{i}",
+            params,
+            device=device,
+            seed=args.seed,
             desc=f"sweep {i + 1}/{len(SWEEP_CONFIGS)}",
         )
         runs.append(
@@ -753,13 +765,23 @@ def run_benchmark(args: argparse.Namespace, base_model: Path, device: str, work:
         base[name] = encoder.encode([e.text for e in rows], show_progress=True)
     print("logistic-regression baseline")
     baseline = logreg_baseline(
-        base["fit"], [e.label for e in fit], base["val"], [e.label for e in val],
-        base["test"], [e.label for e in test],
+        base["fit"],
+        [e.label for e in fit],
+        base["val"],
+        [e.label for e in val],
+        base["test"],
+        [e.label for e in test],
     )
 
     # 2. Fine-tuned intent classifier on all intents.
     metrics = train_intent_model(
-        base_model, fit, val, work / "intent_all", hyper, device=device, seed=args.seed,
+        base_model,
+        fit,
+        val,
+        work / "intent_all",
+        hyper,
+        device=device,
+        seed=args.seed,
         desc="fine-tune (all intents)",
     )
     model = load_text_model(work / "intent_all", device=device)
@@ -779,8 +801,9 @@ def run_benchmark(args: argparse.Namespace, base_model: Path, device: str, work:
     for space, vecs in vectors.items():
         kb = KnowledgeBase(labels, fit_labels, vecs["fit"])
         sets = {
-            name: Questions(kb, *kb.hits(vecs[name]), ft[name][0], model.labels,
-                            [e.label for e in rows])
+            name: Questions(
+                kb, *kb.hits(vecs[name]), ft[name][0], model.labels, [e.label for e in rows]
+            )
             for name, rows in (("val", val), ("test", test))
         }
         if space == "dense":
@@ -885,8 +908,14 @@ def run_oos(
     in_fit = [e for e in fit if e.label not in held]
     in_val = [e for e in val if e.label not in held]
     metrics = train_intent_model(
-        base_model, in_fit, in_val, work / "intent_in_scope", hyper, device=device,
-        seed=args.seed, desc="fine-tune (in-scope intents)",
+        base_model,
+        in_fit,
+        in_val,
+        work / "intent_in_scope",
+        hyper,
+        device=device,
+        seed=args.seed,
+        desc="fine-tune (in-scope intents)",
     )
     model = load_text_model(work / "intent_in_scope", device=device)
 
@@ -900,12 +929,16 @@ def run_oos(
     _, test_out = split(test)
     # Validation: in-scope validation questions, and every train question of a held-out intent
     # (those never reach training nor the KB; test questions are kept apart).
-    val_texts = [val[i].text for i in val_in] + [fit[i].text for i in fit_out] + [
-        val[i].text for i in val_out
-    ]
-    val_labels = [val[i].label for i in val_in] + [fit[i].label for i in fit_out] + [
-        val[i].label for i in val_out
-    ]
+    val_texts = (
+        [val[i].text for i in val_in]
+        + [fit[i].text for i in fit_out]
+        + [val[i].text for i in val_out]
+    )
+    val_labels = (
+        [val[i].label for i in val_in]
+        + [fit[i].label for i in fit_out]
+        + [val[i].label for i in val_out]
+    )
     val_vecs = np.concatenate([base["val"][val_in], base["fit"][fit_out], base["val"][val_out]])
     n_val_in = len(val_in)
     val_probs, _ = model_outputs(model, val_texts, desc="in-scope model val")
@@ -915,8 +948,9 @@ def run_oos(
     config = "dense_classifier"
     constants = calibration[config]["constants"]
     val_q = Questions(kb, *kb.hits(val_vecs), val_probs, model.labels, val_labels)
-    test_q = Questions(kb, *kb.hits(base["test"]), test_probs, model.labels,
-                       [e.label for e in test])
+    test_q = Questions(
+        kb, *kb.hits(base["test"]), test_probs, model.labels, [e.label for e in test]
+    )
     conf_v, top1_v, top3_v, _ = outcomes(val_q, constants, with_classifier=True)
     conf_t, top1_t, top3_t, rankings_t = outcomes(test_q, constants, with_classifier=True)
     is_out_t = np.zeros(len(test), dtype=bool)
@@ -941,11 +975,19 @@ def run_oos(
     curve = []
     for s in np.quantile(conf_v, np.linspace(0.0, 1.0, 21)):
         rates = action_rates(
-            conf_v[:n_val_in], top1_v[:n_val_in], top3_v[:n_val_in], conf_v[n_val_in:],
+            conf_v[:n_val_in],
+            top1_v[:n_val_in],
+            top3_v[:n_val_in],
+            conf_v[n_val_in:],
             Thresholds(float(s), float(s)),
         )
-        curve.append({"threshold": round(float(s), 4), "oos_recall": rates["oos_recall"],
-                      "in_scope_accuracy": rates["in_scope_accuracy"]})
+        curve.append(
+            {
+                "threshold": round(float(s), 4),
+                "oos_recall": rates["oos_recall"],
+                "in_scope_accuracy": rates["in_scope_accuracy"],
+            }
+        )
     signals = {
         "combined_score": separation,
         "max_cosine": _auroc(val_q.hit_scores[:n_val_in, 0], val_q.hit_scores[n_val_in:, 0]),

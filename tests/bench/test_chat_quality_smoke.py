@@ -58,14 +58,32 @@ def _bench() -> ModuleType:
 def test_benchmark_writes_every_reported_number(tmp_path: Path, tiny_model_dir: Path) -> None:
     data = _dataset(tmp_path / "data")
     out = tmp_path / "result.json"
-    argv = ["--data", str(data), "--model", str(tiny_model_dir), "--epochs", "1",
-            "--device", "cpu", "--out", str(out)]
+    argv = [
+        "--data",
+        str(data),
+        "--model",
+        str(tiny_model_dir),
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+    ]
 
     assert _bench().main(argv) == 0
 
     result = json.loads(out.read_text())
-    for key in ("intent_accuracy", "intent_macro_f1", "recall_at_1", "recall_at_5", "mrr",
-                "oos_recall", "in_scope_accuracy", "baseline_logreg_accuracy"):
+    for key in (
+        "intent_accuracy",
+        "intent_macro_f1",
+        "recall_at_1",
+        "recall_at_5",
+        "mrr",
+        "oos_recall",
+        "in_scope_accuracy",
+        "baseline_logreg_accuracy",
+    ):
         assert 0.0 <= result[key] <= 1.0, key
     assert result["n_test"] == 48
     assert result["n_train"] + result["n_validation"] == 192

@@ -78,6 +78,16 @@ def test_entry_only_the_classifier_proposes_competes_with_the_weakest_hit_cosine
     assert ranked[0].retrieval_score == pytest.approx(0.35)
 
 
+def test_entry_unknown_to_the_classifier_is_not_vetoed() -> None:
+    hits = {"hit_entry_ids": [1, 2], "hit_scores": [0.95, 0.70]}
+    unknown = rank_entries(**hits, intent_probabilities={2: 0.9})
+    assert unknown[0].entry_id == 1  # the near-exact phrasing match still wins
+    assert unknown[0].intent_probability is None
+    vetoed = rank_entries(**hits, intent_probabilities={1: 0.0, 2: 0.9})
+    assert vetoed[0].entry_id == 2
+    assert vetoed[1].intent_probability == 0.0
+
+
 def test_scores_are_probabilities_and_top_n_caps_the_list() -> None:
     rng = np.random.default_rng(0)
     ids = rng.integers(1, 30, size=50).tolist()
@@ -95,10 +105,12 @@ def test_scores_are_probabilities_and_top_n_caps_the_list() -> None:
 
 def test_rank_entries_matches_the_vectorised_combination() -> None:
     ranked = rank_entries(
-        hit_entry_ids=[1, 2, 3], hit_scores=[0.7, 0.6, 0.3], intent_probabilities={1: 0.2, 3: 0.7}
+        hit_entry_ids=[1, 2, 3],
+        hit_scores=[0.7, 0.6, 0.3],
+        intent_probabilities={1: 0.2, 2: 0.1, 3: 0.7},
     )
     sims = np.array([[0.7, 0.6, 0.3]])
-    probs = np.array([[0.2, 0.0, 0.7]])
+    probs = np.array([[0.2, 0.1, 0.7]])
     expected = combine_scores(
         sims, probs, temperature=COMBINED_TEMPERATURE, classifier_weight=CLASSIFIER_WEIGHT
     )[0]

@@ -113,7 +113,12 @@ def answer_question(text: str) -> dict[str, Any]:
     }
     entry_probs = None
     if intent_probs is not None:
-        entry_probs = {eid: intent_probs.get(entry.intent, 0.0) for eid, entry in entries.items()}
+        # Entries newer than the model have no intent in it: rank_entries treats them neutrally.
+        entry_probs = {
+            eid: intent_probs[entry.intent]
+            for eid, entry in entries.items()
+            if entry.intent in intent_probs
+        }
         # An entry the classifier is sure about may be missing from the top-k phrasings.
         best_intent = max(intent_probs, key=intent_probs.get)
         extra = KnowledgeEntry.objects.filter(intent=best_intent, active=True).first()
