@@ -5,7 +5,8 @@ Usage:
         [--rates 25,50,100,150,200,300] [--seconds 20] [--modes on,off] [--budget-ms 150]
         [--asgi-threads N] [--torch-threads N] [--db-conn-max-age S] [--batch-max-size N]
         [--batch-max-wait-ms MS] [--int8] [--database-url URL | --sqlite-wal --sqlite-dir DIR]
-        [--cache-dir var/bench/chat_load] [--setup-only] [--profile] [--cprofile-main]
+        [--server-processes N] [--redis-url URL] [--cache-dir var/bench/chat_load] [--setup-only]
+        [--profile] [--cprofile]
         [--out bench/results/chat_load.json]
 
 DIR holds `train.csv` with columns `text,category` (Banking77's format) and optionally
@@ -51,7 +52,8 @@ rate, kept p99 under `--budget-ms` with no errors or timeouts. The intent classi
 used: no `chat.intent` model is promoted in the bench database, so answers are retrieval only,
 as on a fresh install. `--profile` runs the servers with a sampler (every Python thread's
 stack every 10 ms) and records per thread kind (event loop, thread pool, batcher) the CPU it
-used and where its wall time went; `--cprofile-main` adds cProfile on the event-loop thread.
+used and where its wall time went; `--cprofile` adds cProfile in every server thread (top
+functions by own time per thread kind; it slows the server, so use it for shares only).
 
 The websocket client (autobahn on asyncio) runs in a child process of this script, without
 Django, on the same CPUs as the servers (nothing is pinned: on 2 cores, pinning would take a
@@ -356,6 +358,20 @@ import json, os, signal, sys, threading, time
 from collections import Counter
 OUT, ROOT = os.environ["BENCH_SAMPLER_OUT"], os.environ["BENCH_ROOT"]
 counts, kinds, lock, state = Counter(), {}, threading.Lock(), {"samples": 0}
+gc_stats = {"started": 0.0, "runs": [0, 0, 0], "ms": [0.0, 0.0, 0.0], "max_ms": 0.0}
+
+def on_gc(phase, info):
+    # A collection holds the GIL: every thread stops. Count them and their pauses.
+    if phase == "start":
+        gc_stats["started"] = time.perf_counter()
+        return
+    ms = (time.perf_counter() - gc_stats["started"]) * 1000
+    gc_stats["runs"][info["generation"]] += 1
+    gc_stats["ms"][info["generation"]] += ms
+    gc_stats["max_ms"] = max(gc_stats["max_ms"], ms)
+
+import gc
+gc.callbacks.append(on_gc)
 
 def kind_of(name):
     if name == "MainThread":
@@ -390,21 +406,34 @@ def run():
                 kinds[thread.native_id] = kind
                 counts[(kind, where(frame))] += 1
 
-PROFILER = None
-if os.environ.get("BENCH_CPROFILE_MAIN"):
-    import cProfile, pstats
-    PROFILER = cProfile.Profile()
+PROFILES = {}  # native thread id -> cProfile.Profile, with BENCH_CPROFILE=1
+if os.environ.get("BENCH_CPROFILE"):
+    import cProfile
 
-def main_thread_top(n=25):
-    # Signal handlers run in the main thread: the one this profiler watches.
-    PROFILER.disable()
-    stats = pstats.Stats(PROFILER).stats
-    total = sum(v[2] for v in stats.values()) or 1.0
-    rows = sorted(stats.items(), key=lambda kv: -kv[1][2])[:n]
-    PROFILER.clear()
-    PROFILER.enable()
-    return [[f"{os.path.basename(f)}:{line}:{name}", v[1], round(v[2], 4), round(v[3], 4)]
-            for (f, line, name), v in rows] + [["total_tottime_s", 0, round(total, 4), 0]]
+    def start_profiling(*_):
+        # threading calls this once in each new thread, before run(): swap in cProfile.
+        profile = cProfile.Profile()
+        PROFILES[threading.get_native_id()] = profile
+        profile.enable()
+
+    threading.setprofile(start_profiling)
+
+def cprofile_top(n=20):
+    # Per thread kind: the functions with the most own time (tottime), summed over threads.
+    by_kind = {}
+    for native_id, profile in list(PROFILES.items()):
+        kind = kinds.get(native_id, "other")
+        profile.snapshot_stats()  # reads the counters without stopping the profiler
+        table = by_kind.setdefault(kind, {})
+        for (path, line, name), (_, calls, tottime, _, _) in profile.stats.items():
+            key = f"{os.path.basename(path)}:{line}:{name}"
+            row = table.setdefault(key, [0, 0.0])
+            row[0] += calls
+            row[1] += tottime
+        profile.clear()
+    return {kind: sorted(([k, c, round(t, 4)] for k, (c, t) in table.items()),
+                         key=lambda r: -r[2])[:n]
+            for kind, table in by_kind.items()}
 
 def dump(*_):
     with lock:
@@ -412,8 +441,11 @@ def dump(*_):
                 "stacks": [[k, w, n] for (k, w), n in counts.most_common(400)]}
         counts.clear()
         state["samples"] = 0
-    if PROFILER is not None:
-        data["main_thread_cprofile"] = main_thread_top()
+        data["gc"] = {"runs": list(gc_stats["runs"]), "ms": [round(x, 1) for x in gc_stats["ms"]],
+                      "max_ms": round(gc_stats["max_ms"], 1)}
+        gc_stats.update(runs=[0, 0, 0], ms=[0.0, 0.0, 0.0], max_ms=0.0)
+    if PROFILES:
+        data["cprofile_tottime_s"] = cprofile_top()
     with open(OUT + ".tmp", "w") as fh:
         json.dump(data, fh)
     os.replace(OUT + ".tmp", OUT)
@@ -422,37 +454,58 @@ signal.signal(signal.SIGUSR1, dump)
 threading.Thread(target=run, name="bench-sampler", daemon=True).start()
 sys.argv = ["daphne"] + sys.argv[1:]
 from daphne.cli import CommandLineInterface
-if PROFILER is not None:
-    PROFILER.enable()
+if os.environ.get("BENCH_CPROFILE"):
+    start_profiling()
 CommandLineInterface.entrypoint()
 """
 
 
 class Server:
-    """`daphne config.asgi:application` on a free port with the benchmark's environment.
+    """`daphne config.asgi:application` processes, each on a free port, for one batching mode.
 
-    The client process gets a `ref()` of it (port, pid, paths) and reads CPU, /metrics and the
-    sampler from there; only the main process starts and stops it.
+    With `processes` > 1 (`--server-processes`) the clients spread their websockets over the
+    processes round-robin, as a load balancer in front of several Daphne processes would (the
+    Channels deployment docs' layout); each process has its own GIL, encoder and batcher.
+    The client process gets a `ref()` (ports, pids, paths) and reads CPU, /metrics and the
+    sampler from there; only the main process starts and stops the servers.
     """
 
     def __init__(
-        self, mode: str, env: dict[str, str], run_dir: Path, profile: bool, cprofile_main: bool
+        self,
+        mode: str,
+        env: dict[str, str],
+        run_dir: Path,
+        profile: bool,
+        cprofile: bool,
+        processes: int = 1,
     ):
         self.mode = mode
-        self.cprofile_main = cprofile_main
+        self.cprofile = cprofile
         self.env = env
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.ports = [free_port() for _ in range(processes)]
         self.log_path = run_dir / f"daphne-{mode}.log"
+        # The sampler watches the first process only.
         self.profile_path = run_dir / f"profile-{mode}.json" if profile else None
-        self.process: subprocess.Popen | None = None
-        self.pid = 0
+        self.processes: list[subprocess.Popen] = []
+        self.pids: list[int] = []
+
+    @property
+    def port(self) -> int:
+        return self.ports[0]
+
+    @property
+    def pid(self) -> int:
+        return self.pids[0] if self.pids else 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def ref(self) -> dict[str, Any]:
         return {
             "mode": self.mode,
-            "port": self.port,
-            "pid": self.pid,
+            "ports": self.ports,
+            "pids": self.pids,
             "log_path": str(self.log_path),
             "profile_path": str(self.profile_path) if self.profile_path else None,
         }
@@ -460,47 +513,53 @@ class Server:
     @classmethod
     def from_ref(cls, ref: dict[str, Any]) -> Server:
         server = cls.__new__(cls)
-        server.mode, server.port, server.pid = ref["mode"], ref["port"], ref["pid"]
-        server.url = f"http://127.0.0.1:{server.port}"
-        server.env, server.process = {}, None
+        server.mode, server.ports, server.pids = ref["mode"], ref["ports"], ref["pids"]
+        server.env, server.processes = {}, []
         server.log_path = Path(ref["log_path"])
         server.profile_path = Path(ref["profile_path"]) if ref["profile_path"] else None
         return server
 
     def start(self) -> None:
-        args = ["-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"]
-        env = dict(self.env)
-        if self.profile_path is not None:
-            env["BENCH_SAMPLER_OUT"] = str(self.profile_path)
-            env["BENCH_ROOT"] = str(ROOT) + os.sep
-            if self.cprofile_main:
-                env["BENCH_CPROFILE_MAIN"] = "1"
-            command = [sys.executable, "-c", SAMPLER, *args]
-        else:
-            command = [sys.executable, "-m", "daphne", *args]
-        with self.log_path.open("a") as log:
-            self.process = subprocess.Popen(  # noqa: S603  (our own interpreter and script)
-                command,
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.pid = self.process.pid
+        for i, port in enumerate(self.ports):
+            args = ["-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+            env = dict(self.env)
+            if self.profile_path is not None and i == 0:
+                env["BENCH_SAMPLER_OUT"] = str(self.profile_path)
+                env["BENCH_ROOT"] = str(ROOT) + os.sep
+                if self.cprofile:
+                    env["BENCH_CPROFILE"] = "1"
+                command = [sys.executable, "-c", SAMPLER, *args]
+            else:
+                command = [sys.executable, "-m", "daphne", *args]
+            with self.log_path.open("a") as log:
+                process = subprocess.Popen(  # noqa: S603  (our own interpreter and script)
+                    command,
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            self.processes.append(process)
+            self.pids.append(process.pid)
 
     def wait_healthy(self, timeout_s: float = 120) -> None:
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process is None or self.process.poll() is not None:
-                raise SystemExit(f"daphne ({self.mode}) exited:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:  # noqa: S310
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise SystemExit(f"daphne ({self.mode}) did not answer in {timeout_s}s:\n{self.log_tail()}")
+        for port, process in zip(self.ports, self.processes, strict=True):
+            while True:
+                if time.monotonic() > deadline:
+                    raise SystemExit(
+                        f"daphne ({self.mode}) did not answer in {timeout_s}s:\n{self.log_tail()}"
+                    )
+                if process.poll() is not None:
+                    raise SystemExit(f"daphne ({self.mode}) exited:\n{self.log_tail()}")
+                try:
+                    url = f"http://127.0.0.1:{port}/healthz"
+                    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+                        if response.status == 200:
+                            break
+                except OSError:
+                    time.sleep(0.2)
 
     def log_tail(self) -> str:
         return self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
@@ -508,28 +567,34 @@ class Server:
     def cpu_seconds(self) -> float:
         import psutil
 
-        times = psutil.Process(self.pid).cpu_times()
-        return float(times.user + times.system)
+        total = 0.0
+        for pid in self.pids:
+            times = psutil.Process(pid).cpu_times()
+            total += float(times.user + times.system)
+        return total
 
     def thread_cpu_seconds(self) -> dict[int, float]:
+        """Per thread of the sampled (first) process: the sampler knows only its threads."""
         import psutil
 
         return {t.id: t.user_time + t.system_time for t in psutil.Process(self.pid).threads()}
 
     def metrics(self) -> dict[str, float]:
-        """Encoder batcher counters from /metrics (sums since the server started)."""
-        with urllib.request.urlopen(f"{self.url}/metrics", timeout=10) as response:  # noqa: S310
-            text = response.read().decode()
+        """Encoder batcher counters from every process's /metrics (sums since they started)."""
         wanted = {
             'tessera_model_batch_size_count{task="encoder"}': "batches",
             'tessera_model_batch_size_sum{task="encoder"}': "items",
             'tessera_model_inference_seconds_sum{task="encoder"}': "busy_s",
         }
         out = {"batches": 0.0, "items": 0.0, "busy_s": 0.0}
-        for line in text.splitlines():
-            key, _, value = line.rpartition(" ")
-            if key in wanted:
-                out[wanted[key]] = float(value)
+        for port in self.ports:
+            url = f"http://127.0.0.1:{port}/metrics"
+            with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310
+                text = response.read().decode()
+            for line in text.splitlines():
+                key, _, value = line.rpartition(" ")
+                if key in wanted:
+                    out[wanted[key]] += float(value)
         return out
 
     def profile_snapshot(self) -> dict[str, Any] | None:
@@ -545,14 +610,15 @@ class Server:
         return None
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
 
 # -- websocket client -------------------------------------------------------------------------
@@ -573,6 +639,7 @@ class Connection:
 
     server: Server
     conversation: str
+    port: int = 0
     protocol: Any = None
     opened: asyncio.Future | None = None
     history: asyncio.Future | None = None
@@ -584,11 +651,11 @@ class Connection:
 
         loop = asyncio.get_running_loop()
         self.opened, self.history = loop.create_future(), loop.create_future()
-        url = f"ws://127.0.0.1:{self.server.port}/ws/chat/{self.conversation}/?customer=bench"
-        factory = WebSocketClientFactory(url, origin=self.server.url)
+        url = f"ws://127.0.0.1:{self.port}/ws/chat/{self.conversation}/?customer=bench"
+        factory = WebSocketClientFactory(url, origin=f"http://127.0.0.1:{self.port}")
         factory.protocol = _ClientProtocol
         factory.connection = self
-        await loop.create_connection(factory, "127.0.0.1", self.server.port)
+        await loop.create_connection(factory, "127.0.0.1", self.port)
         await asyncio.wait_for(self.history, timeout_s)
 
     def send(self, text: str, record: Sent) -> None:
@@ -643,8 +710,12 @@ def _client_protocol_class() -> type:
 _ClientProtocol: Any = None
 
 
-async def open_connections(server: Server, n: int, concurrency: int = 20) -> list[Connection]:
-    conns = [Connection(server, str(uuid.uuid4())) for _ in range(n)]
+async def open_connections(
+    server: Server, n: int, concurrency: int = 20, ports: list[int] | None = None
+) -> list[Connection]:
+    """`n` sockets, each on its own conversation, spread round-robin over the processes."""
+    ports = ports or server.ports
+    conns = [Connection(server, str(uuid.uuid4()), ports[i % len(ports)]) for i in range(n)]
     gate = asyncio.Semaphore(concurrency)
 
     async def one(conn: Connection) -> None:
@@ -658,7 +729,15 @@ async def open_connections(server: Server, n: int, concurrency: int = 20) -> lis
 async def warm_up(server: Server, questions: list[str], rng: random.Random) -> float:
     """Load the encoder and index in the server (first answer), then a few more; returns s."""
     started = time.perf_counter()
-    [conn] = await open_connections(server, 1)
+    for port in server.ports:
+        await _warm_up_process(server, port, questions, rng)
+    return time.perf_counter() - started
+
+
+async def _warm_up_process(
+    server: Server, port: int, questions: list[str], rng: random.Random
+) -> None:
+    [conn] = await open_connections(server, 1, ports=[port])
     for i in range(12):
         record = Sent(scheduled=time.perf_counter())
         conn.send(rng.choice(questions), record)
@@ -670,7 +749,6 @@ async def warm_up(server: Server, questions: list[str], rng: random.Random) -> f
         if record.error:
             raise SystemExit(f"warm-up message failed ({record.error}):\n{server.log_tail()}")
     await close_all([conn])
-    return time.perf_counter() - started
 
 
 async def send_open_loop(
@@ -753,10 +831,9 @@ def profile_summary(
     out: dict[str, Any] = {
         "samples": samples,
         **(
-            {"main_thread_cprofile": raw["main_thread_cprofile"]}
-            if "main_thread_cprofile" in raw
-            else {}
+            {"cprofile_tottime_s": raw["cprofile_tottime_s"]} if "cprofile_tottime_s" in raw else {}
         ),
+        "gc_by_generation": raw.get("gc"),
         "cpu_cores_unsampled_threads": round(
             sum(v for k, v in cpu_by_kind.items() if k not in by_kind) / wall_s, 3
         ),
@@ -1052,11 +1129,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--setup-only", action="store_true", help="build the cached database and index, then stop"
     )
+    parser.add_argument(
+        "--server-processes",
+        type=int,
+        default=1,
+        help="Daphne processes per batching mode; sockets spread over them round-robin "
+        "(pass --redis-url with more than one, as a deployment would)",
+    )
     parser.add_argument("--profile", action="store_true", help="sample the servers' threads")
     parser.add_argument(
-        "--cprofile-main",
+        "--cprofile",
         action="store_true",
-        help="also cProfile the servers' event-loop thread (slows it down; implies --profile)",
+        help="also cProfile every server thread (slows them down; implies --profile)",
     )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--keep-run-dir", action="store_true", help="keep logs and database")
@@ -1066,6 +1150,8 @@ def main(argv: list[str] | None = None) -> int:
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not args.rates or min(args.rates) <= 0 or args.clients < 1 or args.phrasings < 1:
         parser.error("--rates must be positive; --clients and --phrasings >= 1")
+    if args.server_processes < 1:
+        parser.error("--server-processes must be >= 1")
     if not modes or set(modes) - {"on", "off"}:
         parser.error("--modes takes on and/or off")
 
@@ -1176,8 +1262,9 @@ def _run(args: argparse.Namespace, modes: list[str], kb: KnowledgeBase, run_dir:
                 "ML_BATCHING": str(int(mode == "on")),
             },
             run_dir,
-            args.profile or args.cprofile_main,
-            args.cprofile_main,
+            args.profile or args.cprofile,
+            args.cprofile,
+            args.server_processes,
         )
         for mode in modes
     }
@@ -1229,6 +1316,7 @@ def _run(args: argparse.Namespace, modes: list[str], kb: KnowledgeBase, run_dir:
                 env.get("ML_BATCH_MAX_WAIT_MS") or settings.ML_BATCH_MAX_WAIT_MS
             ),
             "ASGI_THREADS": threads,
+            "server_processes_per_mode": args.server_processes,
             "ASGI_THREADS_set": "ASGI_THREADS" in env,
             "DB_CONN_MAX_AGE": int(env.get("DB_CONN_MAX_AGE") or 0),
             "ML_ENCODER_INT8": args.int8,
@@ -1271,7 +1359,7 @@ def _run(args: argparse.Namespace, modes: list[str], kb: KnowledgeBase, run_dir:
     print()
     print(
         f"device={device} cpus={os.cpu_count()} phrasings={len(kb.phrasings)} "
-        f"clients={args.clients} threads={threads} "
+        f"clients={args.clients} processes={args.server_processes} threads={threads} "
         f"batch<={result['settings']['ML_BATCH_MAX_SIZE']} "
         f"wait {result['settings']['ML_BATCH_MAX_WAIT_MS']} ms  load {load_before[0]:.2f} -> "
         f"{load_after[0]:.2f}"

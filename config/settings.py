@@ -244,6 +244,14 @@ CHAT_INDEX_APPROXIMATE_THRESHOLD = env.int("CHAT_INDEX_APPROXIMATE_THRESHOLD", d
 # `suggest` it offers the top 3, below it offers a person.
 CHAT_ANSWER_THRESHOLD = env.float("CHAT_ANSWER_THRESHOLD", default=0.9049)
 CHAT_SUGGEST_THRESHOLD = env.float("CHAT_SUGGEST_THRESHOLD", default=0.8811)
+# A typed request for a person ("can I talk to a human?") hands off when its cosine to one of
+# the request phrasings (apps/chat/handoff_requests.py, or CHAT_HANDOFF_PHRASES, separated by
+# "|") reaches this; above 1 turns detection off. bench/handoff_requests.py chose 0.52: 90% of
+# held-out requests, 0.07% of 13k Banking77 questions (bench/results/handoff_requests.json).
+CHAT_HANDOFF_REQUEST_SIMILARITY = env.float("CHAT_HANDOFF_REQUEST_SIMILARITY", default=0.52)
+CHAT_HANDOFF_PHRASES = [
+    p.strip() for p in env.str("CHAT_HANDOFF_PHRASES", default="").split("|") if p.strip()
+]
 # lr 1e-4 / batch 16 beat 5e-5 on the Banking77 validation split (0.910 vs 0.881 accuracy after
 # 3 epochs on 2.7k examples): bench/results/chat_quality_sweep.json.
 CHAT_INTENT_HYPERPARAMETERS = {

@@ -30,6 +30,8 @@ os.environ.setdefault("TESSERA_REDIS_PREFIX", f"tessera-test-{RUN_ID}:")
 @atexit.register
 def _remove_run_dir() -> None:
     shutil.rmtree(ROOT / "var" / "test" / RUN_ID, ignore_errors=True)
+
+
 os.environ.setdefault("ML_MODEL_REFRESH_S", "0.2")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -282,7 +282,11 @@ class KnowledgeEntryAdmin(admin.ModelAdmin):
         )
 
     def _preview(self, question: str) -> dict[str, Any]:
-        from apps.chat.services.conversations import HANDOFF_OFFER_TEXT, SUGGESTIONS_TEXT
+        from apps.chat.services.conversations import (
+            HANDOFF_OFFER_TEXT,
+            HANDOFF_QUEUED_TEXT,
+            SUGGESTIONS_TEXT,
+        )
 
         result = services.answer_question(question)
         decision, entries, evidence = result["decision"], result["entries"], result["evidence"]
@@ -291,7 +295,9 @@ class KnowledgeEntryAdmin(admin.ModelAdmin):
             entry = entries.get(row["entry_id"])
             ranked.append({**row, "rank": rank, "entry": entry})
         suggestions: list[KnowledgeEntry] = []
-        if decision.action == "answer":
+        if result["handoff_requested"]:
+            reply = answer_html(HANDOFF_QUEUED_TEXT)
+        elif decision.action == "answer":
             reply = answer_html(entries[decision.ranked[0].entry_id].answer)
         elif decision.action == "suggest":
             reply = answer_html(SUGGESTIONS_TEXT)
@@ -302,7 +308,8 @@ class KnowledgeEntryAdmin(admin.ModelAdmin):
             reply = answer_html(HANDOFF_OFFER_TEXT)
         return {
             "question": question,
-            "decision": decision.action,
+            "decision": evidence["decision"],
+            "handoff_request": evidence.get("handoff_request"),
             "confidence": evidence["confidence"],
             "thresholds": evidence["thresholds"],
             "ranked": ranked,

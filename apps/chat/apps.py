@@ -33,7 +33,10 @@ class ChatConfig(AppConfig):
                 training_tasks=("chat.intent",),
                 # ~120 phrasings: a few more passes than the default (about 40 s on 2 CPU cores)
                 hyperparameters={"chat.intent": {"epochs": 10}},
-                urls=(("Chat widget demo", "chat:demo"), ("Agent console", "chat:console"),
-                      ("Chat analytics", "admin:chat_analytics")),
+                urls=(
+                    ("Chat widget demo", "chat:demo"),
+                    ("Agent console", "chat:console"),
+                    ("Chat analytics", "admin:chat_analytics"),
+                ),
             )
         )

@@ -82,6 +82,8 @@ class TrainConfig:
     `early_stopping_patience=0` disables early stopping (all `epochs` run, best epoch still kept).
     `max_train_seconds` counts from the start of `train_text_model` (model loading included);
     when it runs out, the current epoch is cut short, evaluated, and the best epoch saved.
+    `group_by_length` batches rows of similar length together (randomly drawn, see
+    `ml.training.loop.training_batches`): much less padding, so CPU training runs faster.
     """
 
     base_model_dir: Path
@@ -96,6 +98,7 @@ class TrainConfig:
     early_stopping_patience: int = 2
     metric: str = "macro_f1"
     class_weighting: bool = True
+    group_by_length: bool = True
     lora: LoraSettings | None = None
     seed: int = 42
     device: str = "auto"
@@ -123,8 +126,9 @@ class TrainConfig:
             raise ValueError(f"warmup_fraction={self.warmup_fraction} must be in [0, 1)")
         if not 0.0 < self.validation_fraction < 1.0:
             raise ValueError(f"validation_fraction={self.validation_fraction} must be in (0, 1)")
-        if not isinstance(self.class_weighting, bool):
-            raise ValueError(f"class_weighting must be true or false, got {self.class_weighting!r}")
+        for flag in ("class_weighting", "group_by_length"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ValueError(f"{flag} must be true or false, got {getattr(self, flag)!r}")
         if self.lora is not None and not isinstance(self.lora, LoraSettings):
             raise ValueError(f"lora must be LoraSettings or None, got {self.lora!r}")
         if self.max_train_seconds is not None:

@@ -40,6 +40,7 @@ STOP_CHECK_INTERVAL_S = 0.5  # should_stop() at most this often (plus at epoch e
 EVAL_BATCH_SIZE = 64
 MAX_GRAD_NORM = 1.0
 TRAIN_SHARE = 0.95  # progress fraction spent training/evaluating; the rest is saving
+LENGTH_GROUP_BATCHES = 50  # batches per length-sorted pool (as transformers' group_by_length)
 
 
 class TrainingCancelled(Exception):
@@ -152,6 +153,28 @@ def _features(
     return encode(tokenizer, [e.text for e in examples], pairs, config.max_seq_length)
 
 
+def training_batches(
+    lengths: Sequence[int], batch_size: int, generator: torch.Generator, *, group_by_length: bool
+) -> list[list[int]]:
+    """One epoch's batches of row indices, in seeded random order.
+
+    With `group_by_length`, a random permutation is cut into pools of LENGTH_GROUP_BATCHES
+    batches, each pool is sorted by length and cut into batches, and the batches are shuffled:
+    every batch holds rows of similar length, so it pads (and computes) little, while batch
+    membership and order stay random. Uniformly drawn batches pad 2.5-3x on chat questions.
+    """
+    order = torch.randperm(len(lengths), generator=generator).tolist()
+    if not group_by_length:
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    pool_size = batch_size * LENGTH_GROUP_BATCHES
+    batches: list[list[int]] = []
+    for start in range(0, len(order), pool_size):
+        pool = sorted(order[start : start + pool_size], key=lambda i: -lengths[i])
+        batches.extend(pool[i : i + batch_size] for i in range(0, len(pool), batch_size))
+    shuffled = torch.randperm(len(batches), generator=generator).tolist()
+    return [batches[i] for i in shuffled]
+
+
 def build_classifier(config: TrainConfig, num_labels: int, device: str) -> EncoderClassifier:
     """Base encoder + fresh head (+ LoRA adapters), on `device`."""
     backbone = load_backbone(config.base_model_dir)
@@ -210,11 +233,15 @@ class Fit:
         """One pass in seeded random order; returns (mean loss, stopped by the time cap)."""
         config, device = self.config, self.device
         self.classifier.train()
-        order = torch.randperm(len(self.train_ids), generator=self.shuffler).tolist()
+        batches = training_batches(
+            [len(f["input_ids"]) for f in self.train_features],
+            config.batch_size,
+            self.shuffler,
+            group_by_length=config.group_by_length,
+        )
         losses: list[float] = []
-        for start in range(0, len(order), config.batch_size):
+        for rows in batches:
             self.monitor.check_cancel()
-            rows = order[start : start + config.batch_size]
             batch = collate([self.train_features[i] for i in rows], self.pad_id)
             batch = {k: v.to(device) for k, v in batch.items()}
             targets = torch.tensor([self.train_ids[i] for i in rows], device=device)

@@ -71,6 +71,8 @@ def test_load_run_reports_every_mode_and_rate(tmp_path: Path) -> None:
         "2",
         "--clients",
         "5",
+        "--server-processes",
+        "2",
         "--drain-s",
         "20",
         "--cache-dir",
@@ -98,6 +100,7 @@ def test_load_run_reports_every_mode_and_rate(tmp_path: Path) -> None:
     assert result["modes"]["on"]["steps"][0]["encoder_batches"] > 0
     assert result["modes"]["off"]["steps"][0]["encoder_mean_batch"] == 1.0  # batcher off
     assert set(result["settings"]) >= {"ML_BATCH_MAX_SIZE", "ML_BATCH_MAX_WAIT_MS", "ASGI_THREADS"}
+    assert result["settings"]["server_processes_per_mode"] == 2
     assert len(result["load_avg"]["before"]) == 3 and len(result["load_avg"]["after"]) == 3
     assert set(result["targets"]) >= {"capacity_met", "speedup_met"}
     # Built once, then kept for the next run under --cache-dir.

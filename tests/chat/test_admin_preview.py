@@ -72,3 +72,14 @@ def test_empty_question_is_a_form_error_not_a_crash(admin_client):
     response = admin_client.get(reverse("admin:chat_knowledgeentry_ask"), {"question": ""})
     assert response.status_code == 200
     assert "This field is required" in response.content.decode()
+
+
+def test_preview_says_when_a_question_asks_for_a_person(admin_client, indexed_faq):
+    response = admin_client.get(
+        reverse("admin:chat_knowledgeentry_ask"), {"question": "let me speak to a real human"}
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="decision">handoff_request<' in page
+    assert 'id="handoff-request"' in page and "finding a person" in page

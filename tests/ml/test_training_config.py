@@ -66,6 +66,7 @@ def test_to_dict_is_json_safe_and_round_trips() -> None:
         ({"early_stopping_patience": -1}, "early_stopping_patience"),
         ({"max_train_seconds": 0}, "max_train_seconds"),
         ({"class_weighting": "yes"}, "class_weighting"),
+        ({"group_by_length": 1}, "group_by_length"),
         ({"lora": {"r": 0}}, "r"),
         ({"lora": {"dropout": 1.5}}, "dropout"),
         ({"lora": {"target_modules": "query"}}, "target_modules"),

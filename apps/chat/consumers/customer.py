@@ -245,6 +245,8 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
                 await self.channel_layer.group_send(self.group, event)
             elif typing:
                 await self._broadcast_frame({"type": "typing", "sender": "bot", "active": False})
+            if status == "waiting" and typing:  # the bot queued the customer: they asked
+                await self._broadcast_frame({"type": "handoff", "status": "waiting"})
             if status == "waiting":
                 await self.channel_layer.group_send(
                     protocol.AGENTS_GROUP, protocol.agents_refresh_event()

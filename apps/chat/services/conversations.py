@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from apps.chat.answering import Thresholds, decide, rank_entries
 from apps.chat.exceptions import ChatError
+from apps.chat.handoff_requests import handoff_request_match
 from apps.chat.kb_index import kb_index_search
 from apps.chat.models import Conversation, EntryPhrasing, KnowledgeEntry, Message
 from apps.chat.models import UnansweredQuestion as Unanswered
@@ -28,6 +29,7 @@ HANDOFF_OFFER_TEXT = (
     "I'm not sure I know the answer to that. Would you like to talk to a person? "
     "You can also rephrase your question."
 )
+HANDOFF_QUEUED_TEXT = "We are finding a person to help you. Please stay here."
 SUGGESTIONS_TEXT = "I'm not completely sure. Did you mean one of these?"
 
 
@@ -60,23 +62,32 @@ def message_receive(
             code="message_too_long",
         )
     client_msg_id = (client_msg_id or "")[:64]
-    if client_msg_id:
-        existing = conversation.messages.filter(client_msg_id=client_msg_id).first()
-        if existing is not None:
+    # Two statements, no transaction: this runs for every customer message. The UPDATE doubles
+    # as the closed check, and the unique constraint on (conversation, client_msg_id) as the
+    # resend check (a resend touches updated_at, which is harmless).
+    touched = (
+        Conversation.objects.filter(id=conversation.id)
+        .exclude(status=Conversation.Status.CLOSED)
+        .update(updated_at=timezone.now())
+    )
+    if not touched:
+        existing = (
+            conversation.messages.filter(client_msg_id=client_msg_id).first()
+            if client_msg_id
+            else None
+        )
+        if existing is not None:  # a resend of a message stored before the close
             return existing, False
-    conversation.refresh_from_db(fields=["status"])
-    if conversation.status == Conversation.Status.CLOSED:
         raise ChatError("This conversation is closed; start a new one.", code="conversation_closed")
     try:
-        with transaction.atomic():
+        with transaction.atomic():  # a failed INSERT must not break an enclosing transaction
             message = Message.objects.create(
                 conversation=conversation,
                 sender=Message.Sender.CUSTOMER,
                 text=mask_pii(text),
                 client_msg_id=client_msg_id,
             )
-            Conversation.objects.filter(id=conversation.id).update(updated_at=timezone.now())
-    except IntegrityError:  # the same resend raced us: return the stored one
+    except IntegrityError:  # a resend (or the same resend racing us): return the stored one
         return conversation.messages.get(client_msg_id=client_msg_id), False
     return message, True
 
@@ -98,19 +109,20 @@ def answer_question(text: str) -> dict[str, Any]:
 
     started = time.perf_counter()
     [vector] = encode_texts([text])
+    handoff = handoff_request_match(vector)
     scores, phrasing_ids = kb_index_search(vector, RETRIEVAL_K)
     hits = [(int(pid), float(s)) for pid, s in zip(phrasing_ids, scores, strict=True) if pid >= 0]
     # Only active, existing entries: the index may lag a deletion by a second.
-    entry_of = dict(
-        EntryPhrasing.objects.filter(
-            id__in=[pid for pid, _ in hits], entry__active=True
-        ).values_list("id", "entry_id")
-    )
+    phrasings = EntryPhrasing.objects.filter(
+        id__in=[pid for pid, _ in hits], entry__active=True
+    ).select_related("entry")
+    entry_of: dict[int, int] = {}
+    entries: dict[int, KnowledgeEntry] = {}
+    for phrasing in phrasings:
+        entry_of[phrasing.id] = phrasing.entry_id
+        entries[phrasing.entry_id] = phrasing.entry
     hits = [(entry_of[pid], score) for pid, score in hits if pid in entry_of]
     intent_probs, intent_version = _intent_probabilities(text)
-    entries = {
-        e.id: e for e in KnowledgeEntry.objects.filter(id__in={eid for eid, _ in hits}, active=True)
-    }
     entry_probs = None
     if intent_probs is not None:
         # Entries newer than the model have no intent in it: rank_entries treats them neutrally.
@@ -139,8 +151,16 @@ def answer_question(text: str) -> dict[str, Any]:
     return {
         "decision": decision,
         "entries": entries,
+        "handoff_requested": bool(handoff and handoff.requested),
         "evidence": {
-            "decision": decision.action,
+            "decision": "handoff_request" if handoff and handoff.requested else decision.action,
+            "handoff_request": None
+            if handoff is None
+            else {
+                "similarity": round(handoff.similarity, 4),
+                "phrase": handoff.phrase,
+                "threshold": settings.CHAT_HANDOFF_REQUEST_SIMILARITY,
+            },
             "confidence": round(decision.confidence, 4),
             "entries": [
                 {
@@ -172,11 +192,22 @@ def conversation_reply(*, conversation: Conversation, message: Message) -> Messa
     conversation.refresh_from_db(fields=["status"])
     if conversation.status != Conversation.Status.BOT:
         return None
-    existing = message.replies.filter(sender=Message.Sender.BOT).first()
+    existing = message.replies.exclude(sender=Message.Sender.CUSTOMER).first()
     if existing is not None:  # a resend of an already-answered message
         return existing
     result = answer_question(message.text)
     decision, entries, evidence = result["decision"], result["entries"], result["evidence"]
+    if result["handoff_requested"]:
+        # The customer typed that they want a person: queue them rather than answer.
+        updated, notice = handoff_request(
+            conversation=conversation,
+            reason="customer asked in chat",
+            reply_to=message,
+            evidence=evidence,
+        )
+        conversation.status = updated.status
+        logger.info("bot handoff on request conversation=%s", conversation.id)
+        return notice
     fields: dict[str, Any] = {
         "conversation": conversation,
         "sender": Message.Sender.BOT,
@@ -198,9 +229,11 @@ def conversation_reply(*, conversation: Conversation, message: Message) -> Messa
         )
     else:
         fields.update(kind=Message.Kind.HANDOFF_OFFER, text=HANDOFF_OFFER_TEXT)
-    with transaction.atomic():
+    if decision.action == "answer":
         reply = Message.objects.create(**fields)
-        if decision.action != "answer":
+    else:
+        with transaction.atomic():
+            reply = Message.objects.create(**fields)
             Unanswered.objects.get_or_create(
                 message=message,
                 reason=Unanswered.Reason.LOW_CONFIDENCE,
@@ -246,7 +279,11 @@ def _system_message(conversation: Conversation, text: str, **extra: Any) -> Mess
 
 
 def handoff_request(
-    *, conversation: Conversation, reason: str = "customer asked"
+    *,
+    conversation: Conversation,
+    reason: str = "customer asked",
+    reply_to: Message | None = None,
+    evidence: dict[str, Any] | None = None,
 ) -> tuple[Conversation, Message]:
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(id=conversation.id)
@@ -259,7 +296,10 @@ def handoff_request(
         conversation.waiting_since = timezone.now()
         conversation.save(update_fields=["status", "handoff_reason", "waiting_since", "updated_at"])
         message = _system_message(
-            conversation, "We are finding a person to help you. Please stay here."
+            conversation,
+            HANDOFF_QUEUED_TEXT,
+            reply_to=reply_to,
+            evidence=evidence or {},
         )
     return conversation, message
 
