@@ -1318,7 +1318,9 @@ def _run(args: argparse.Namespace, modes: list[str], kb: KnowledgeBase, run_dir:
             "ASGI_THREADS": threads,
             "server_processes_per_mode": args.server_processes,
             "ASGI_THREADS_set": "ASGI_THREADS" in env,
-            "DB_CONN_MAX_AGE": int(env.get("DB_CONN_MAX_AGE") or 0),
+            "DB_CONN_MAX_AGE": int(
+                env.get("DB_CONN_MAX_AGE") or settings.DATABASES["default"]["CONN_MAX_AGE"]
+            ),
             "ML_ENCODER_INT8": args.int8,
             "server_torch_threads": int(env["OMP_NUM_THREADS"])
             if env.get("OMP_NUM_THREADS")

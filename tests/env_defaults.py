@@ -14,6 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("DEBUG", "0")
+# Tests close what they open: a connection kept by a finished thread would stop PostgreSQL
+# from dropping the test database.
+os.environ.setdefault("DB_CONN_MAX_AGE", "0")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("STATIC_MANIFEST", "0")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "0")

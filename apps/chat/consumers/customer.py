@@ -73,11 +73,17 @@ def _history(conversation: Any, after_id: int | None) -> dict[str, Any]:
     }
 
 
-def _receive(conversation: Any, text: str, client_msg_id: str) -> tuple[Any, bool, dict]:
+def _receive(
+    rules: list[ratelimit.Rule], conversation: Any, text: str, client_msg_id: str
+) -> tuple[ratelimit.Decision, Any, bool, dict | None]:
+    """Rate limits, then save: one trip to the thread pool per customer message."""
+    decision = ratelimit.hit(rules)
+    if not decision.allowed:
+        return decision, None, False, None
     message, created = services.message_receive(
         conversation=conversation, text=text, client_msg_id=client_msg_id
     )
-    return message, created, protocol.message_event(message)
+    return decision, message, created, protocol.message_event(message)
 
 
 def _reply(conversation: Any, message: Any) -> tuple[dict | None, str]:
@@ -193,7 +199,9 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
 
     async def on_message(self, frame: dict[str, Any]) -> None:
         client_msg_id = frame["client_msg_id"]
-        decision = await in_thread(ratelimit.hit)(self.rate_rules())
+        decision, message, created, event = await in_thread(_receive)(
+            self.rate_rules(), self.conversation, frame["text"], client_msg_id
+        )
         if not decision.allowed:
             scope = "conversation" if decision.rule.key.startswith("conversation:") else "address"
             await self.send_error(
@@ -203,9 +211,6 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
                 retry_after_s=decision.retry_after_s,
             )
             return
-        message, created, event = await in_thread(_receive)(
-            self.conversation, frame["text"], client_msg_id
-        )
         await self.send_json(
             {
                 "type": "ack",
