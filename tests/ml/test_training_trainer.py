@@ -59,7 +59,7 @@ def pair_examples(n: int, seed: int) -> list[Example]:
 
 
 def tiny_config(base: Path, **overrides: object) -> TrainConfig:
-    params: dict = {"epochs": 8, "batch_size": 16, "learning_rate": 1e-3, "seed": 7}
+    params: dict = {"epochs": 12, "batch_size": 16, "learning_rate": 1e-3, "seed": 7}
     params["early_stopping_patience"] = 3
     params.update(overrides)
     return TrainConfig(base, **params)
