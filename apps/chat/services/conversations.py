@@ -234,10 +234,9 @@ def conversation_reply(*, conversation: Conversation, message: Message) -> Messa
     else:
         with transaction.atomic():
             reply = Message.objects.create(**fields)
-            Unanswered.objects.get_or_create(
-                message=message,
-                reason=Unanswered.Reason.LOW_CONFIDENCE,
-                defaults={"text": message.text},
+            # The question has no reply yet (checked above), so no unanswered row either.
+            Unanswered.objects.create(
+                message=message, reason=Unanswered.Reason.LOW_CONFIDENCE, text=message.text
             )
     logger.info(
         "bot reply conversation=%s decision=%s confidence=%.3f latency_ms=%s",
