@@ -87,7 +87,13 @@ DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file (not :memory:) so a real worker process can see what the tests wrote.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    sqlite_options = DATABASES["default"].setdefault("OPTIONS", {})
+    sqlite_options["timeout"] = 20
+    # WAL: readers never wait for the writer, and a commit appends to the log instead of
+    # writing and deleting a rollback journal. IMMEDIATE: a transaction takes the write lock up
+    # front instead of failing with "database is locked" when it upgrades from read to write.
+    sqlite_options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL")
+    sqlite_options.setdefault("transaction_mode", "IMMEDIATE")
 elif env.str("TESSERA_TEST_DB_SUFFIX", default=""):
     # Parallel test runs on one server each get their own test database.
     DATABASES["default"]["TEST"] = {
