@@ -140,9 +140,16 @@ TESSERA_MODE = "redis" if REDIS_URL else "embedded"
 REDIS_KEY_PREFIX = env.str("TESSERA_REDIS_PREFIX", default="")
 
 if REDIS_URL:
+    # "pubsub" (Redis PUBLISH/SUBSCRIBE) or "core" (lists + Lua, with per-channel capacity and
+    # expiry). Chat frames need neither buffering nor expiry (history is in the database and is
+    # resent on reconnect), and bench/chat_load.py measured pubsub's delivery as cheaper.
+    CHANNEL_LAYER_KIND = env.str("CHANNEL_LAYER", default="pubsub")
+    if CHANNEL_LAYER_KIND not in {"pubsub", "core"}:
+        raise ImproperlyConfigured(f"CHANNEL_LAYER={CHANNEL_LAYER_KIND!r}: use pubsub or core")
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": f"channels_redis.{CHANNEL_LAYER_KIND}.Redis"
+            + ("PubSubChannelLayer" if CHANNEL_LAYER_KIND == "pubsub" else "ChannelLayer"),
             # socket_timeout=None: redis-py 8 defaults to 5 s, which aborts channels_redis's
             # blocking BZPOPMIN (5 s) and tears down idle websockets (channels_redis#422).
             "CONFIG": {
