@@ -1336,7 +1336,9 @@ def _run(args: argparse.Namespace, modes: list[str], kb: KnowledgeBase, run_dir:
                 if connection.vendor == "sqlite"
                 else {}
             ),
-            "channel_layer": "redis" if args.redis_url else "in-memory",
+            "channel_layer": f"redis {env.get('CHANNEL_LAYER', 'pubsub')}"
+            if args.redis_url
+            else "in-memory",
             "index_kind": "hnsw"
             if len(kb.phrasings) >= settings.CHAT_INDEX_APPROXIMATE_THRESHOLD
             else "flat",
