@@ -38,9 +38,11 @@ project's defaults). Each server is warmed up (encoder and index loaded, a few a
 are sent open-loop for `--seconds`: Poisson arrivals at the total rate, each on a random
 connection, whether or not earlier replies came back. Round trip = from writing the `message`
 frame to receiving the bot's `message` frame answering it (replies come in order per
-conversation, so the oldest unanswered message is the one answered). Messages unanswered
-`--drain-s` after the window are timeouts. A mode stops stepping up once its p99 passes
-`--stop-p99-ms` or more than 1% of its messages fail.
+conversation, so the oldest unanswered message is the one answered; a question the bot reads
+as a request for a person is answered by a `system` message, and that conversation, now
+waiting for an agent, gets no further messages: `conversations_handed_off` counts them).
+Messages unanswered `--drain-s` after the window are timeouts. A mode stops stepping up once
+its p99 passes `--stop-p99-ms` or more than 1% of its messages fail.
 
 Reported per mode and rate: p50/p90/p99 round trip (answered messages), achieved msgs_per_s
 (bot replies received during the sending window / its length), errors, timeouts, how late the
@@ -644,6 +646,7 @@ class Connection:
     opened: asyncio.Future | None = None
     history: asyncio.Future | None = None
     closed: bool = False
+    handed_off: bool = False  # the bot queued this conversation for a person: no more answers
     pending: deque = field(default_factory=deque)  # Sent, oldest first, awaiting the bot
 
     async def open(self, timeout_s: float = 30) -> None:
@@ -670,9 +673,12 @@ class Connection:
         kind = frame.get("type")
         if kind == "history" and self.history is not None and not self.history.done():
             self.history.set_result(frame)
-        elif kind == "message" and frame.get("sender") == "bot":
+        elif kind == "message" and frame.get("sender") in ("bot", "system"):
+            # A system message answers a question the bot read as asking for a person.
             if self.pending:
                 self.pending.popleft().replied = now
+        elif kind == "handoff":
+            self.handed_off = True
         elif kind == "error":
             cid = frame.get("client_msg_id")
             record = next((r for r in self.pending if r.client_msg_id == cid), None)
@@ -766,7 +772,8 @@ async def send_open_loop(
         if delay > 0:
             await asyncio.sleep(delay)
         record = Sent(scheduled=at)
-        conn = rng.choice(conns)
+        active = [c for c in conns if not c.handed_off] or conns
+        conn = rng.choice(active)
         if conn.closed:
             raise SystemExit(f"a websocket closed during the run:\n{conn.server.log_tail()}")
         conn.send(rng.choice(questions), record)
@@ -901,6 +908,7 @@ async def run_step(
         "max_ms": round(max(rtt_ms), 1) if rtt_ms else None,
         "errors": dict(errors),
         "timeouts": timeouts,
+        "conversations_handed_off": sum(c.handed_off for c in conns),
         "send_lag_p99_ms": _pct(lag_ms, 99),
         "encoder_batches": int(batches),
         "encoder_mean_batch": round(items / batches, 2) if batches else None,

@@ -3,7 +3,8 @@
 Usage:
     .venv/bin/python bench/encode.py [--data DIR] [--n 512] [--model DIR]
                                      [--batch-sizes 1,8,32,128] [--single 256] [--repeats 3]
-                                     [--threads N] [--device cpu] [--out PATH]
+                                     [--threads N] [--device cpu] [--retrieval-data DIR]
+                                     [--out PATH]
 
 --data DIR: a directory holding either `texts.txt` (UTF-8, one text per line, blank lines
 skipped) or a CSV file with a header row and a `text` column (the first *.csv in sorted order;
@@ -17,6 +18,9 @@ while other jobs share the CPU are noisy). "single" is `encode([t])` in a loop, 
 latency-bound path of a request that misses the batcher.
 Quality: cosine between the fp32 and int8 embedding of each distinct text (mean / p5 / min)
 and how often the fp32 and int8 nearest neighbour of each text (excluding itself) agree.
+`--retrieval-data DIR` (train.csv and test.csv, columns `text,category`, Banking77's format)
+adds what matters for the chat: for each test text, rank the categories by the best cosine to
+their train texts (the chat's dense retrieval) and report recall@1 / recall@5, fp32 vs int8.
 Writes bench/results/encode.json.
 """
 
@@ -165,6 +169,33 @@ def quality(fp32: np.ndarray, int8: np.ndarray) -> dict[str, float]:
     return out
 
 
+def read_labelled(path: Path) -> tuple[list[str], list[str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = [(r["text"].strip(), r["category"]) for r in csv.DictReader(fh) if r["text"].strip()]
+    return [t for t, _ in rows], [c for _, c in rows]
+
+
+def retrieval_recall(encoders: dict[str, Any], data: Path) -> dict[str, Any]:
+    """Dense retrieval recall@1/@5 of test categories from train texts, per encoder."""
+    train_texts, train_labels = read_labelled(data / "train.csv")
+    test_texts, test_labels = read_labelled(data / "test.csv")
+    labels = sorted(set(train_labels))
+    index = {label: i for i, label in enumerate(labels)}
+    y_train = np.array([index[c] for c in train_labels])
+    y_test = np.array([index.get(c, -1) for c in test_labels])
+    out: dict[str, Any] = {"data": str(data), "n_train": len(train_texts)}
+    out["n_test"] = len(test_texts)
+    for name, enc in encoders.items():
+        sims = enc.encode(test_texts, batch_size=128) @ enc.encode(train_texts, batch_size=128).T
+        best = np.stack([sims[:, y_train == k].max(axis=1) for k in range(len(labels))], axis=1)
+        order = np.argsort(-best, axis=1)
+        out[name] = {
+            "recall_at_1": float((order[:, 0] == y_test).mean()),
+            "recall_at_5": float((order[:, :5] == y_test[:, None]).any(axis=1).mean()),
+        }
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=None)
@@ -188,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
         "on a CPU shared with other jobs",
     )
     parser.add_argument("--device", default="cpu", help="auto/cpu/cuda; int8 runs on CPU only")
+    parser.add_argument(
+        "--retrieval-data", type=Path, default=None, help="train.csv + test.csv (text,category)"
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     batch_sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
@@ -258,6 +292,11 @@ def main(argv: list[str] | None = None) -> int:
         }
         unique = list(dict.fromkeys(texts))
         result["quality"] = quality(modes["fp32"].encode(unique), modes["int8"].encode(unique))
+    if args.retrieval_data is not None:
+        if (args.retrieval_data / "test.csv").is_file():
+            result["retrieval"] = retrieval_recall(modes, args.retrieval_data)
+        else:
+            print(f"retrieval skipped: {args.retrieval_data}/test.csv not found")
 
     print(
         f"\nmodel={result['model']} device={device} threads={result['torch_threads']} "
@@ -279,6 +318,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{q['cos_mean']:.4f}, p5 {q['cos_p5']:.4f}, min {q['cos_min']:.4f}; top-1 "
             f"neighbour agreement {q.get('top1_neighbour_agreement', float('nan')):.3f}"
         )
+
+    if "retrieval" in result:
+        r = result["retrieval"]
+        for name in modes:
+            print(
+                f"dense retrieval {name}: recall@1 {r[name]['recall_at_1']:.4f}, recall@5 "
+                f"{r[name]['recall_at_5']:.4f} ({r['n_test']} test texts, {r['n_train']} train)"
+            )
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
