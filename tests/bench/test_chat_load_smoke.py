@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from tests.bench.labelled_data import INTENTS, write_labelled_dataset
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "bench" / "chat_load.py"
-INTENTS = {
-    "card_arrival": ["where is my new card", "my card has not arrived yet", "card delivery"],
-    "change_pin": ["how do I change my pin", "reset the pin code", "new pin number please"],
-    "top_up": ["add money to my account", "top up failed", "how to top up by transfer"],
-    "lost_card": ["I lost my card", "my card was stolen", "block my stolen card"],
-}
 STEP_KEYS = {
     "rate_msgs_per_s",
     "sent",
@@ -33,17 +28,6 @@ STEP_KEYS = {
 }
 
 
-def _dataset(folder: Path) -> Path:
-    folder.mkdir()
-    for name, prefix in (("train.csv", ""), ("test.csv", "hello, ")):
-        with (folder / name).open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["text", "category"])
-            for intent, phrases in INTENTS.items():
-                writer.writerows((f"{prefix}{phrase}", intent) for phrase in phrases)
-    return folder
-
-
 def _run(*args: str, timeout_s: float = 150) -> subprocess.CompletedProcess:
     return subprocess.run(  # noqa: S603
         [sys.executable, str(SCRIPT), *args],
@@ -56,7 +40,7 @@ def _run(*args: str, timeout_s: float = 150) -> subprocess.CompletedProcess:
 
 
 def test_load_run_reports_every_mode_and_rate(tmp_path: Path) -> None:
-    data = _dataset(tmp_path / "data")
+    data = write_labelled_dataset(tmp_path / "data")
     out = tmp_path / "chat_load.json"
     started = time.monotonic()
 

@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.bench.labelled_data import write_labelled_dataset
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "bench" / "encode.py"
-INTENTS = {
-    "card_arrival": ["where is my new card", "my card has not arrived yet", "card delivery"],
-    "change_pin": ["how do I change my pin", "reset the pin code", "new pin number please"],
-    "top_up": ["add money to my account", "top up failed", "how to top up by transfer"],
-}
 
 
 def test_throughput_and_retrieval_recall_for_fp32_and_int8(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    for name, prefix in (("train.csv", ""), ("test.csv", "hello, ")):
-        with (data / name).open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["text", "category"])
-            for intent, phrases in INTENTS.items():
-                writer.writerows((f"{prefix}{phrase}", intent) for phrase in phrases)
+    data = write_labelled_dataset(tmp_path / "data")
     out = tmp_path / "encode.json"
 
     done = subprocess.run(  # noqa: S603
@@ -58,7 +47,7 @@ def test_throughput_and_retrieval_recall_for_fp32_and_int8(tmp_path: Path) -> No
     result = json.loads(out.read_text())
     assert set(result["throughput_texts_per_s"]) == {"fp32", "int8"}
     retrieval = result["retrieval"]
-    assert retrieval["n_train"] == 9 and retrieval["n_test"] == 9
+    assert retrieval["n_train"] == 12 and retrieval["n_test"] == 12
     for name in ("fp32", "int8"):
         # "hello, <train text>" finds its own intent: these are near-duplicates.
         assert retrieval[name]["recall_at_1"] >= 0.8
