@@ -505,6 +505,7 @@
       }
       case "handoff":
         applyStatus("waiting");
+        hideTyping();
         break;
       case "agent_joined":
         applyStatus("agent", f.agent_name);

@@ -35,6 +35,9 @@ async def test_typed_request_for_a_person_queues_the_conversation(ws_open, ws_kb
     notice = next(f for f in frames if f["type"] == "message" and f["sender"] == "system")
     assert "finding a person" in notice["text"]
     assert frames[-1] == {"type": "handoff", "status": "waiting"}
+    # The bot stops typing: a system message does not end it by itself.
+    types = [(f["type"], f.get("active")) for f in frames]
+    assert types.index(("typing", False)) > types.index(("typing", True))
     assert not any(f["type"] == "message" and f["sender"] == "bot" for f in frames)
 
     conversation, messages = await stored(public_id)

@@ -248,7 +248,8 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
                 )
             if event is not None:
                 await self.channel_layer.group_send(self.group, event)
-            elif typing:
+            if typing and (event is None or event["frame"]["sender"] != "bot"):
+                # Only a bot message ends the bot's typing by itself (protocol).
                 await self._broadcast_frame({"type": "typing", "sender": "bot", "active": False})
             if status == "waiting" and typing:  # the bot queued the customer: they asked
                 await self._broadcast_frame({"type": "handoff", "status": "waiting"})
