@@ -35,6 +35,7 @@ def chat_setting(name: str) -> int:
         "CHAT_RATE_PER_MINUTE_CONVERSATION": 20,
         "CHAT_RATE_PER_MINUTE_IP": 60,
         "CHAT_HISTORY_LIMIT": 100,
+        "CHAT_BOT_TYPING_DELAY_MS": 300,
     }
     return int(getattr(settings, name, defaults[name]))
 

@@ -86,7 +86,6 @@ async def test_message_is_saved_and_acked_before_the_bot_answers(ws_open, ws_kb)
         "duplicate": False,
     }
     assert mine["client_msg_id"] == "c1" and mine["text"] == "my card hasn't arrived yet"
-    assert {"type": "typing", "sender": "bot", "active": True} in frames
     assert answer["kind"] == "answer" and answer["id"] > mine["id"]
     assert answer["text"] == ws_kb["card_arrival"].answer
     assert "evidence" not in answer

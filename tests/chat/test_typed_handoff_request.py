@@ -22,7 +22,8 @@ def stored(public_id: uuid.UUID) -> tuple[Conversation, list[Message]]:
     return conversation, list(conversation.messages.order_by("id"))
 
 
-async def test_typed_request_for_a_person_queues_the_conversation(ws_open, ws_kb):
+async def test_typed_request_for_a_person_queues_the_conversation(ws_open, ws_kb, settings):
+    settings.CHAT_BOT_TYPING_DELAY_MS = 0  # the typing frame always, to see that it ends
     public_id = uuid.uuid4()
     socket, _ = await ws_open(chat_path(public_id))
 

@@ -109,6 +109,42 @@ def _csat(conversation: Any, score: int) -> dict[str, Any]:
     return {"type": "csat", "score": conversation.csat}
 
 
+class BotTyping:
+    """The bot's typing indicator, shown only once a reply takes longer than `delay_ms`.
+
+    Most answers take a few tens of milliseconds: a typing frame for those would flash for one
+    frame and cost a broadcast per message. A slow reply (a cold model, a busy server) still
+    shows it. Once the frame is on its way it is never cancelled half-sent.
+    """
+
+    def __init__(self, broadcast: Any, delay_ms: int):
+        self.broadcast = broadcast
+        self.delay_s = max(0, delay_ms) / 1000
+        self.committed = False
+        self.task: asyncio.Task | None = None
+
+    async def _show(self) -> None:
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        self.committed = True
+        await self.broadcast({"type": "typing", "sender": "bot", "active": True})
+
+    async def start(self) -> None:
+        if self.delay_s == 0:
+            await self._show()  # immediately, ahead of the reply
+        else:
+            self.task = asyncio.create_task(self._show())
+
+    async def settle(self) -> bool:
+        """Cancel a frame not yet due; wait for one being sent. True if it was shown."""
+        if self.task is not None:
+            if self.committed:
+                await self.task
+            else:
+                self.task.cancel()
+        return self.committed
+
+
 class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
     """One customer socket on one conversation (the widget; several tabs may share one)."""
 
@@ -229,10 +265,10 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
     async def _answer(self, message: Any) -> None:
         """Ask the bot for a reply and broadcast it; one at a time per socket, in order."""
         async with self.reply_lock:
-            typing = False
+            typing = None
             if self.conversation.status == "bot":
-                typing = True
-                await self._broadcast_frame({"type": "typing", "sender": "bot", "active": True})
+                typing = BotTyping(self._broadcast_frame, chat_setting("CHAT_BOT_TYPING_DELAY_MS"))
+                await typing.start()
             try:
                 event, status = await in_thread(_reply)(self.conversation, message)
             except ServiceError as exc:
@@ -246,12 +282,13 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
                 await self._safe_send(
                     error_frame("reply_failed", "The assistant could not answer; try again.")
                 )
+            shown = await typing.settle() if typing is not None else False
             if event is not None:
                 await self.channel_layer.group_send(self.group, event)
-            if typing and (event is None or event["frame"]["sender"] != "bot"):
+            if shown and (event is None or event["frame"]["sender"] != "bot"):
                 # Only a bot message ends the bot's typing by itself (protocol).
                 await self._broadcast_frame({"type": "typing", "sender": "bot", "active": False})
-            if status == "waiting" and typing:  # the bot queued the customer: they asked
+            if status == "waiting" and typing is not None:  # the bot queued the customer
                 await self._broadcast_frame({"type": "handoff", "status": "waiting"})
             if status == "waiting":
                 await self.channel_layer.group_send(

@@ -1,0 +1,54 @@
+"""The bot's typing frame: shown for slow replies only (CHAT_BOT_TYPING_DELAY_MS), never a flash."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from apps.chat import services
+from tests.chat.test_consumer_messages import chat_path, is_bot_message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BOT_TYPING = {"type": "typing", "sender": "bot", "active": True}
+
+
+def slow_replies(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """The real answer, after `seconds` (a cold model or a busy server)."""
+    real = services.conversation_reply
+
+    def slow(**kwargs):  # noqa: ANN003, ANN202
+        time.sleep(seconds)
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "conversation_reply", slow)
+
+
+async def ask(ws_open, text: str) -> list[dict]:  # noqa: ANN001
+    socket, _ = await ws_open(chat_path(uuid.uuid4()))
+    await socket.send({"type": "message", "text": text, "client_msg_id": "t1"})
+    return await socket.recv_until(is_bot_message)
+
+
+async def test_a_slow_reply_shows_the_bot_typing_first(ws_open, ws_kb, settings, monkeypatch):
+    settings.CHAT_BOT_TYPING_DELAY_MS = 100
+    slow_replies(monkeypatch, 0.6)
+    frames = await ask(ws_open, "my card hasn't arrived yet")
+    assert BOT_TYPING in frames
+    assert frames.index(BOT_TYPING) < len(frames) - 1
+    assert frames[-1]["text"] == ws_kb["card_arrival"].answer
+
+
+async def test_a_reply_faster_than_the_delay_comes_without_typing(ws_open, ws_kb, settings):
+    settings.CHAT_BOT_TYPING_DELAY_MS = 30_000
+    frames = await ask(ws_open, "my card hasn't arrived yet")
+    assert frames[-1]["text"] == ws_kb["card_arrival"].answer
+    assert not any(f["type"] == "typing" for f in frames)
+
+
+async def test_zero_delay_types_before_every_reply(ws_open, ws_kb, settings):
+    settings.CHAT_BOT_TYPING_DELAY_MS = 0
+    frames = await ask(ws_open, "my card hasn't arrived yet")
+    assert frames.index(BOT_TYPING) < len(frames) - 1
