@@ -58,10 +58,11 @@ def build_loss(
     config: TrainConfig, train_label_ids: Sequence[int], num_labels: int, device: str = "cpu"
 ) -> nn.CrossEntropyLoss:
     """Cross-entropy, weighted by inverse label frequency when `config.class_weighting`."""
+    smoothing = config.label_smoothing
     if not config.class_weighting:
-        return nn.CrossEntropyLoss()
+        return nn.CrossEntropyLoss(label_smoothing=smoothing)
     weights = torch.tensor(class_weights(train_label_ids, num_labels), dtype=torch.float32)
-    return nn.CrossEntropyLoss(weight=weights.to(device))
+    return nn.CrossEntropyLoss(weight=weights.to(device), label_smoothing=smoothing)
 
 
 def apply_lora(classifier: EncoderClassifier, config: TrainConfig) -> None:

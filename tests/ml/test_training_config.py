@@ -67,6 +67,8 @@ def test_to_dict_is_json_safe_and_round_trips() -> None:
         ({"max_train_seconds": 0}, "max_train_seconds"),
         ({"class_weighting": "yes"}, "class_weighting"),
         ({"group_by_length": 1}, "group_by_length"),
+        ({"label_smoothing": 1.0}, "label_smoothing"),
+        ({"label_smoothing": -0.1}, "label_smoothing"),
         ({"lora": {"r": 0}}, "r"),
         ({"lora": {"dropout": 1.5}}, "dropout"),
         ({"lora": {"target_modules": "query"}}, "target_modules"),

@@ -309,6 +309,20 @@ def test_class_weighted_loss(tiny_model_dir: Path) -> None:
     assert build_loss(tiny_config(tiny_model_dir, class_weighting=False), ids, 3).weight is None
 
 
+def test_label_smoothing_softens_the_loss_of_a_confident_right_answer(tiny_model_dir: Path) -> None:
+    ids = [0, 1, 2]
+    logits, target = torch.tensor([[8.0, 0.0, 0.0]]), torch.tensor([0])
+    plain = build_loss(tiny_config(tiny_model_dir), ids, 3)
+    smoothed = build_loss(tiny_config(tiny_model_dir, label_smoothing=0.1), ids, 3)
+    unweighted = build_loss(
+        tiny_config(tiny_model_dir, label_smoothing=0.1, class_weighting=False), ids, 3
+    )
+    assert smoothed.label_smoothing == pytest.approx(0.1) and smoothed.weight is not None
+    assert unweighted.label_smoothing == pytest.approx(0.1)
+    # Smoothing asks for less than certainty, so a near-certain right answer costs more.
+    assert float(smoothed(logits, target)) > float(plain(logits, target)) + 0.1
+
+
 def test_load_errors_name_the_path(trained: tuple, tmp_path: Path) -> None:
     import shutil
 
