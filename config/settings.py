@@ -260,8 +260,8 @@ CHAT_INDEX_APPROXIMATE_THRESHOLD = env.int("CHAT_INDEX_APPROXIMATE_THRESHOLD", d
 # Chosen by bench/chat_quality.py on a validation split with held-out intents
 # (bench/results/chat_quality.json, Banking77): above `answer` the bot answers, above
 # `suggest` it offers the top 3, below it offers a person.
-CHAT_ANSWER_THRESHOLD = env.float("CHAT_ANSWER_THRESHOLD", default=0.8503)
-CHAT_SUGGEST_THRESHOLD = env.float("CHAT_SUGGEST_THRESHOLD", default=0.8389)
+CHAT_ANSWER_THRESHOLD = env.float("CHAT_ANSWER_THRESHOLD", default=0.8912)
+CHAT_SUGGEST_THRESHOLD = env.float("CHAT_SUGGEST_THRESHOLD", default=0.8707)
 # A typed request for a person ("can I talk to a human?") hands off when its cosine to one of
 # the request phrasings (apps/chat/handoff_requests.py, or CHAT_HANDOFF_PHRASES, separated by
 # "|") reaches this; above 1 turns detection off. bench/handoff_requests.py chose 0.52: 90% of
