@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
 import pytest
 
 from apps.chat import services
+from apps.chat.consumers.customer import BotTyping
 from tests.chat.test_consumer_messages import chat_path, is_bot_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,3 +54,22 @@ async def test_zero_delay_types_before_every_reply(ws_open, ws_kb, settings):
     settings.CHAT_BOT_TYPING_DELAY_MS = 0
     frames = await ask(ws_open, "my card hasn't arrived yet")
     assert frames.index(BOT_TYPING) < len(frames) - 1
+
+
+async def test_a_settled_indicator_never_sends_late():
+    sent: list[dict] = []
+
+    async def broadcast(frame: dict) -> None:
+        sent.append(frame)
+
+    fast = BotTyping(broadcast, 50)
+    await fast.start()
+    assert await fast.settle() is False  # the reply came first (or the answer was cancelled)
+    await asyncio.sleep(0.1)
+    assert sent == []
+
+    slow = BotTyping(broadcast, 20)
+    await slow.start()
+    await asyncio.sleep(0.08)
+    assert await slow.settle() is True
+    assert sent == [BOT_TYPING]

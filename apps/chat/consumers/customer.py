@@ -270,19 +270,9 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
                 typing = BotTyping(self._broadcast_frame, chat_setting("CHAT_BOT_TYPING_DELAY_MS"))
                 await typing.start()
             try:
-                event, status = await in_thread(_reply)(self.conversation, message)
-            except ServiceError as exc:
-                event, status = None, self.conversation.status
-                await self._safe_send(error_frame(exc.code, exc.message))
-            except Exception:  # the edge: a failed answer must not kill the socket silently
-                logger.exception(
-                    "bot reply failed conversation=%s message=%s", self.conversation.id, message.id
-                )
-                event, status = None, self.conversation.status
-                await self._safe_send(
-                    error_frame("reply_failed", "The assistant could not answer; try again.")
-                )
-            shown = await typing.settle() if typing is not None else False
+                event, status = await self._bot_reply(message)
+            finally:  # also when cancelled: no typing frame may go out after the reply
+                shown = await typing.settle() if typing is not None else False
             if event is not None:
                 await self.channel_layer.group_send(self.group, event)
             if shown and (event is None or event["frame"]["sender"] != "bot"):
@@ -294,6 +284,21 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
                 await self.channel_layer.group_send(
                     protocol.AGENTS_GROUP, protocol.agents_refresh_event()
                 )
+
+    async def _bot_reply(self, message: Any) -> tuple[dict | None, str]:
+        """(reply event or None, conversation status); a failure becomes an error frame."""
+        try:
+            return await in_thread(_reply)(self.conversation, message)
+        except ServiceError as exc:
+            await self._safe_send(error_frame(exc.code, exc.message))
+        except Exception:  # the edge: a failed answer must not kill the socket silently
+            logger.exception(
+                "bot reply failed conversation=%s message=%s", self.conversation.id, message.id
+            )
+            await self._safe_send(
+                error_frame("reply_failed", "The assistant could not answer; try again.")
+            )
+        return None, self.conversation.status
 
     async def _safe_send(self, frame: dict[str, Any]) -> None:
         try:
