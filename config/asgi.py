@@ -14,6 +14,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from apps.core.websocket import SettingsOriginValidator  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
+from ml.serving.heap import freeze_long_lived  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -23,3 +24,7 @@ application = ProtocolTypeRouter(
         "websocket": SettingsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# Everything imported so far lives as long as the server: keep the garbage collector off it
+# (a full collection of it stalled every request for ~200 ms; see ml/serving/heap.py).
+freeze_long_lived("ASGI application startup")

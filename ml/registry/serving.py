@@ -19,7 +19,7 @@ from django.conf import settings
 
 from ml.embeddings import Encoder, EncoderConfig
 from ml.registry import selectors
-from ml.serving import MicroBatcher, ModelNotAvailable, PredictorCache
+from ml.serving import MicroBatcher, ModelNotAvailable, PredictorCache, freeze_long_lived
 from ml.training import TextModel, load_text_model
 
 logger = logging.getLogger(__name__)
@@ -68,6 +68,7 @@ def get_encoder() -> Encoder:
                         quantize_int8=settings.ML_ENCODER_INT8,
                     )
                 )
+                freeze_long_lived("loading the base encoder")
     return _encoder
 
 

@@ -1,9 +1,10 @@
-"""Online serving helpers: micro-batching of requests and a hot-swapping model cache."""
+"""Online serving helpers: micro-batching, a hot-swapping model cache, a GC-quiet heap."""
 
 from __future__ import annotations
 
 from ml.serving.batcher import BatcherClosed, BatcherStats, MicroBatcher
 from ml.serving.cache import ModelNotAvailable, PredictorCache
+from ml.serving.heap import freeze_long_lived
 
 __all__ = [
     "BatcherClosed",
@@ -11,4 +12,5 @@ __all__ = [
     "MicroBatcher",
     "ModelNotAvailable",
     "PredictorCache",
+    "freeze_long_lived",
 ]

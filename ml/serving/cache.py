@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from ml.serving.heap import freeze_long_lived
+
 logger = logging.getLogger(__name__)
 
 P = TypeVar("P")
@@ -155,6 +157,9 @@ class PredictorCache(Generic[P]):
             entry.checked_at = time.monotonic()  # retry after the interval, not per request
             return current[1]
         entry.current = (version_key, model)
+        replaced = current[0] if current else None
+        del current  # the replaced model, if any, is garbage for the collection below
+        freeze_long_lived(f"loading {task!r} version {version_key}")
         entry.checked_at = time.monotonic()
         logger.info(
             "loaded %r version %s from %s in %.2fs (was %s)",
@@ -162,6 +167,6 @@ class PredictorCache(Generic[P]):
             version_key,
             path,
             time.perf_counter() - started,
-            current[0] if current else None,
+            replaced,
         )
         return model

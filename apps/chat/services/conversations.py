@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Subquery
 from django.utils import timezone
 
 from apps.chat.answering import Thresholds, decide, rank_entries
@@ -113,15 +114,17 @@ def answer_question(text: str) -> dict[str, Any]:
     scores, phrasing_ids = kb_index_search(vector, RETRIEVAL_K)
     hits = [(int(pid), float(s)) for pid, s in zip(phrasing_ids, scores, strict=True) if pid >= 0]
     # Only active, existing entries: the index may lag a deletion by a second.
-    phrasings = EntryPhrasing.objects.filter(
-        id__in=[pid for pid, _ in hits], entry__active=True
-    ).select_related("entry")
-    entry_of: dict[int, int] = {}
-    entries: dict[int, KnowledgeEntry] = {}
-    for phrasing in phrasings:
-        entry_of[phrasing.id] = phrasing.entry_id
-        entries[phrasing.entry_id] = phrasing.entry
-    hits = [(entry_of[pid], score) for pid, score in hits if pid in entry_of]
+    # Phrasing -> entry as plain pairs, then each distinct entry once: the hits are many
+    # phrasings of a few entries, and building a model row per hit was most of this step.
+    entry_of: dict[int, int] = dict(
+        EntryPhrasing.objects.filter(
+            id__in=[pid for pid, _ in hits], entry__active=True
+        ).values_list("id", "entry_id")
+    )
+    entries: dict[int, KnowledgeEntry] = KnowledgeEntry.objects.filter(active=True).in_bulk(
+        set(entry_of.values())
+    )
+    hits = [(entry_of[pid], score) for pid, score in hits if entry_of.get(pid) in entries]
     intent_probs, intent_version = _intent_probabilities(text)
     entry_probs = None
     if intent_probs is not None:
@@ -189,12 +192,27 @@ def _encoder_name() -> str:
 
 def conversation_reply(*, conversation: Conversation, message: Message) -> Message | None:
     """The bot's answer to a saved customer message; silent while a person owns the chat."""
-    conversation.refresh_from_db(fields=["status"])
+    # One query for both checks (this runs for every message): who owns the conversation
+    # now, and has this message been answered already (a resend)?
+    answered = (
+        Message.objects.filter(reply_to=message)
+        .exclude(sender=Message.Sender.CUSTOMER)
+        .order_by("id")
+        .values("id")[:1]
+    )
+    state = (
+        Conversation.objects.filter(id=conversation.id)
+        .annotate(answered_id=Subquery(answered))
+        .values_list("status", "answered_id")
+        .first()
+    )
+    if state is None:
+        raise Conversation.DoesNotExist(f"conversation {conversation.id} no longer exists")
+    conversation.status, answered_id = state
     if conversation.status != Conversation.Status.BOT:
         return None
-    existing = message.replies.exclude(sender=Message.Sender.CUSTOMER).first()
-    if existing is not None:  # a resend of an already-answered message
-        return existing
+    if answered_id is not None:  # a resend of an already-answered message
+        return Message.objects.get(id=answered_id)
     result = answer_question(message.text)
     decision, entries, evidence = result["decision"], result["entries"], result["evidence"]
     if result["handoff_requested"]:
