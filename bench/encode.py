@@ -1,4 +1,4 @@
-"""Encoder throughput (fp32 vs int8, single-text vs batched) and int8 quality loss.
+"""Encoder throughput (PyTorch fp32 vs int8 vs ONNX Runtime, single vs batched) and quality.
 
 Usage:
     .venv/bin/python bench/encode.py [--data DIR] [--n 512] [--model DIR]
@@ -11,13 +11,15 @@ skipped) or a CSV file with a header row and a `text` column (the first *.csv in
 other columns are ignored). Without --data a built-in set of 64 short support / finance /
 product sentences is used. Texts are repeated or cut to --n.
 
-Both encoders are loaded into the same process and measured side by side, batch size by batch
-size, alternating fp32/int8 for --repeats rounds and keeping each one's best, so the comparison
+The encoders (on CPU: PyTorch fp32, PyTorch int8, ONNX Runtime fp32 = `onnx`) are loaded into
+the same process and measured side by side, batch size by batch size, alternating for
+--repeats rounds and keeping each one's best, so the comparison
 shares threads, caches and machine state (the 1-minute load average is recorded: numbers taken
 while other jobs share the CPU are noisy). "single" is `encode([t])` in a loop, the
 latency-bound path of a request that misses the batcher.
-Quality: cosine between the fp32 and int8 embedding of each distinct text (mean / p5 / min)
-and how often the fp32 and int8 nearest neighbour of each text (excluding itself) agree.
+Quality: cosine between the fp32 and the int8 (`quality`) or onnx (`onnx_quality`) embedding of
+each distinct text (mean / p5 / min) and how often their nearest neighbours (excluding the
+text itself) agree.
 `--retrieval-data DIR` (train.csv and test.csv, columns `text,category`, Banking77's format)
 adds what matters for the chat: for each test text, rank the categories by the best cosine to
 their train texts (the chat's dense retrieval) and report recall@1 / recall@5, fp32 vs int8.
@@ -243,13 +245,14 @@ def main(argv: list[str] | None = None) -> int:
     texts = load_texts(args.data, args.n)
     n_single = min(args.n, args.single or 256)
     device = resolve_device(args.device)
-    modes = {"fp32": Encoder(EncoderConfig(model_dir=model_dir, device=device))}
+    modes = {"fp32": Encoder(EncoderConfig(model_dir=model_dir, device=device, runtime="torch"))}
     if device == "cpu":
         modes["int8"] = Encoder(
             EncoderConfig(model_dir=model_dir, device=device, quantize_int8=True)
         )
+        modes["onnx"] = Encoder(EncoderConfig(model_dir=model_dir, device=device, runtime="onnx"))
     else:
-        print(f"device={device}: int8 dynamic quantisation is CPU-only, measuring fp32 only")
+        print(f"device={device}: int8 and ONNX Runtime are CPU-only, measuring fp32 only")
 
     for enc in modes.values():  # warm up allocator, kernels and tokenizer caches
         enc.encode(texts[:32], batch_size=32)
@@ -286,12 +289,16 @@ def main(argv: list[str] | None = None) -> int:
         "data": str(args.data) if args.data else "builtin",
         "throughput_texts_per_s": throughput,
     }
-    if "int8" in modes:
-        result["int8_speedup"] = {
-            label: throughput["int8"][label] / throughput["fp32"][label] for label, _ in runs
+    unique = list(dict.fromkeys(texts))
+    for variant in ("int8", "onnx"):
+        if variant not in modes:
+            continue
+        result[f"{variant}_speedup"] = {
+            label: throughput[variant][label] / throughput["fp32"][label] for label, _ in runs
         }
-        unique = list(dict.fromkeys(texts))
-        result["quality"] = quality(modes["fp32"].encode(unique), modes["int8"].encode(unique))
+        result["quality" if variant == "int8" else f"{variant}_quality"] = quality(
+            modes["fp32"].encode(unique), modes[variant].encode(unique)
+        )
     if args.retrieval_data is not None:
         if (args.retrieval_data / "test.csv").is_file():
             result["retrieval"] = retrieval_recall(modes, args.retrieval_data)
@@ -302,19 +309,18 @@ def main(argv: list[str] | None = None) -> int:
         f"\nmodel={result['model']} device={device} threads={result['torch_threads']} "
         f"n={args.n} (single loop over {n_single})"
     )
+    variants = [v for v in ("int8", "onnx") if v in modes]
     header = f"{'mode':<10}" + "".join(f"{m:>12}" for m in modes)
-    if "int8" in modes:
-        header += f"{'int8/fp32':>12}"
+    header += "".join(f"{v + '/fp32':>12}" for v in variants)
     print(header + "   (texts/s)")
     for label, _ in runs:
         row = f"{label:<10}" + "".join(f"{throughput[m][label]:>12.1f}" for m in modes)
-        if "int8" in modes:
-            row += f"{result['int8_speedup'][label]:>11.2f}x"
+        row += "".join(f"{result[v + '_speedup'][label]:>11.2f}x" for v in variants)
         print(row)
-    if "quality" in result:
-        q = result["quality"]
+    for variant in variants:
+        q = result["quality" if variant == "int8" else f"{variant}_quality"]
         print(
-            f"int8 vs fp32 over {q['n_unique_texts']} distinct texts: cos mean "
+            f"{variant} vs fp32 over {q['n_unique_texts']} distinct texts: cos mean "
             f"{q['cos_mean']:.4f}, p5 {q['cos_p5']:.4f}, min {q['cos_min']:.4f}; top-1 "
             f"neighbour agreement {q.get('top1_neighbour_agreement', float('nan')):.3f}"
         )

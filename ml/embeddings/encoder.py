@@ -7,6 +7,7 @@ modules and a plain Hugging Face transformer dir gets mean pooling, without hand
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from ml.device import autocast, resolve_device
 from ml.quantize import quantize_dynamic_int8
 
 ENV_VAR = "ML_BASE_MODEL"
+RUNTIMES = ("auto", "torch", "onnx")
 
 
 class ModelDirError(ValueError):
@@ -41,12 +44,21 @@ class EncoderConfig:
     batch_size: int = 64
     max_seq_length: int = 256
     quantize_int8: bool = False
+    # "onnx": the transformer in ONNX Runtime (CPU only), exported once into `onnx_cache_dir`
+    # (default: a folder in the system temp dir). "auto": onnx on the CPU when onnxruntime is
+    # installed and int8 is off, else torch (CUDA, bf16 autocast).
+    runtime: str = "auto"
+    onnx_cache_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise ValueError(f"batch_size={self.batch_size} must be >= 1")
         if self.max_seq_length < 1:
             raise ValueError(f"max_seq_length={self.max_seq_length} must be >= 1")
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"runtime={self.runtime!r} must be one of {', '.join(RUNTIMES)}")
+        if self.runtime == "onnx" and self.quantize_int8:
+            raise ValueError("runtime='onnx' runs the fp32 model; turn quantize_int8 off")
 
 
 def validate_model_dir(model_dir: Path | str) -> Path:
@@ -105,6 +117,20 @@ class Encoder:
         if config.quantize_int8:
             quantize_dynamic_int8(model)
         self._model = model
+        self._onnx = None
+        self._runtime = _resolve_runtime(config, self._device)
+        if self._runtime == "onnx":
+            if self._device != "cpu":
+                raise ValueError(
+                    f"runtime='onnx' runs on the CPU but the device resolved to {self._device}; "
+                    "set ML_ENCODER_RUNTIME=torch on GPU"
+                )
+            from ml.embeddings.onnx_runtime import OnnxTransformer
+
+            cache_dir = config.onnx_cache_dir or Path(tempfile.gettempdir()) / "tessera-onnx"
+            self._onnx = OnnxTransformer(
+                model, self._model_dir, cache_dir, threads=torch.get_num_threads()
+            )
         dim = model.get_embedding_dimension()
         if not dim:
             raise ModelDirError(
@@ -129,6 +155,11 @@ class Encoder:
     @property
     def config(self) -> EncoderConfig:
         return self._config
+
+    @property
+    def runtime(self) -> str:
+        """ "torch" or "onnx": what `config.runtime` resolved to on this machine."""
+        return self._runtime
 
     @property
     def max_seq_length(self) -> int:
@@ -156,6 +187,8 @@ class Encoder:
         bs = self._config.batch_size if batch_size is None else batch_size
         if bs < 1:
             raise ValueError(f"batch_size={bs} must be >= 1")
+        if self._onnx is not None:
+            return self._encode_onnx(items, bs, show_progress)
         with self._lock, torch.inference_mode(), autocast(self._device):
             out = self._model.encode(
                 items,
@@ -167,6 +200,37 @@ class Encoder:
             out = torch.nn.functional.normalize(out.float(), p=2.0, dim=1)
             arr = out.cpu().numpy()
         return np.ascontiguousarray(arr, dtype=np.float32)
+
+    def _encode_onnx(self, items: list[str], batch_size: int, show_progress: bool) -> np.ndarray:
+        """The transformer in ONNX Runtime, the model's own tokenizer and pooling around it."""
+        out = np.empty((len(items), self._dim), dtype=np.float32)
+        # Longest first, like sentence-transformers: batches of similar lengths pad little.
+        order = sorted(range(len(items)), key=lambda i: -len(items[i]))
+        starts = range(0, len(items), batch_size)
+        with self._lock, torch.inference_mode():
+            for start in tqdm(starts, desc="encode", unit="batch", disable=not show_progress):
+                rows = order[start : start + batch_size]
+                features = self._model.preprocess([items[i] for i in rows])
+                features = self._onnx.forward(features)
+                for module in list(self._model)[1:]:
+                    features = module(features)
+                vectors = torch.nn.functional.normalize(
+                    features["sentence_embedding"].float(), p=2.0, dim=1
+                )
+                out[rows] = vectors.numpy()
+        return out
+
+
+def _resolve_runtime(config: EncoderConfig, device: str) -> str:
+    if config.runtime != "auto":
+        return config.runtime
+    if device != "cpu" or config.quantize_int8:
+        return "torch"
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return "torch"
+    return "onnx"
 
 
 def _max_positions(model: torch.nn.Module) -> int:

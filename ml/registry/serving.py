@@ -55,7 +55,7 @@ _batchers: dict[str, MicroBatcher] = {}
 
 
 def get_encoder() -> Encoder:
-    """The base encoder, loaded once per process (ML_BASE_MODEL, ML_DEVICE, ML_ENCODER_INT8)."""
+    """The base encoder, loaded once per process (ML_BASE_MODEL, ML_DEVICE, ML_ENCODER_*)."""
     global _encoder
     if _encoder is None:
         with _lock:
@@ -66,6 +66,8 @@ def get_encoder() -> Encoder:
                         device=settings.ML_DEVICE,
                         batch_size=settings.ML_ENCODER_BATCH_SIZE,
                         quantize_int8=settings.ML_ENCODER_INT8,
+                        runtime=settings.ML_ENCODER_RUNTIME,
+                        onnx_cache_dir=Path(settings.ML_ARTIFACTS_DIR) / "onnx",
                     )
                 )
                 freeze_long_lived("loading the base encoder")

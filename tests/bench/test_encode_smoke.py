@@ -1,4 +1,4 @@
-"""bench/encode.py end to end on a tiny labelled set: throughput rows and int8 retrieval."""
+"""bench/encode.py end to end on a tiny labelled set: throughput rows and retrieval per mode."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "bench" / "encode.py"
 
 
-def test_throughput_and_retrieval_recall_for_fp32_and_int8(tmp_path: Path) -> None:
+def test_throughput_and_retrieval_recall_for_fp32_int8_and_onnx(tmp_path: Path) -> None:
     data = write_labelled_dataset(tmp_path / "data")
     out = tmp_path / "encode.json"
 
@@ -45,10 +45,11 @@ def test_throughput_and_retrieval_recall_for_fp32_and_int8(tmp_path: Path) -> No
 
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     result = json.loads(out.read_text())
-    assert set(result["throughput_texts_per_s"]) == {"fp32", "int8"}
+    assert set(result["throughput_texts_per_s"]) == {"fp32", "int8", "onnx"}
+    assert result["onnx_quality"]["cos_min"] > 0.9999  # the same model, another runtime
     retrieval = result["retrieval"]
     assert retrieval["n_train"] == 12 and retrieval["n_test"] == 12
-    for name in ("fp32", "int8"):
+    for name in ("fp32", "int8", "onnx"):
         # "hello, <train text>" finds its own intent: these are near-duplicates.
         assert retrieval[name]["recall_at_1"] >= 0.8
         assert retrieval[name]["recall_at_1"] <= retrieval[name]["recall_at_5"] <= 1.0

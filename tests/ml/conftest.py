@@ -21,5 +21,5 @@ def base_model_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def encoder(base_model_dir: Path) -> Encoder:
-    """fp32 MiniLM on CPU: tests must not depend on whether the runner has a GPU."""
-    return Encoder(EncoderConfig(model_dir=base_model_dir, device="cpu"))
+    """fp32 MiniLM on CPU in PyTorch: tests must not depend on whether the runner has a GPU."""
+    return Encoder(EncoderConfig(model_dir=base_model_dir, device="cpu", runtime="torch"))

@@ -1,0 +1,91 @@
+"""The encoder's ONNX Runtime path: same vectors as PyTorch, exported once, checked on load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ml.embeddings.onnx_runtime as onnx_runtime
+from ml.embeddings import Encoder, EncoderConfig
+
+# Different lengths, so batches pad and the longest-first order has to be undone.
+TEXTS = [
+    "Where is my card?",
+    "I was charged twice for the same coffee this morning, can you refund one of them?",
+    "pin",
+    "How long does a transfer to another country take?",
+    "My card got stuck in the cash machine and the branch is closed until Monday.",
+]
+
+
+@pytest.fixture(scope="module")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="module")
+def onnx_encoder(base_model_dir: Path, onnx_cache: Path) -> Encoder:
+    return Encoder(
+        EncoderConfig(
+            model_dir=base_model_dir, device="cpu", runtime="onnx", onnx_cache_dir=onnx_cache
+        )
+    )
+
+
+def test_onnx_vectors_match_pytorch_row_for_row(onnx_encoder: Encoder, encoder: Encoder) -> None:
+    assert (onnx_encoder.runtime, encoder.runtime) == ("onnx", "torch")
+    for batch_size in (1, 2, 64):
+        got = onnx_encoder.encode(TEXTS, batch_size=batch_size)
+        expected = encoder.encode(TEXTS)
+        assert got.shape == expected.shape and got.dtype == np.float32
+        cosines = (got * expected).sum(axis=1)
+        assert cosines.min() > 0.9999, cosines
+    assert onnx_encoder.encode([]).shape == (0, 384)
+
+
+def test_the_export_is_made_once_and_reused(
+    base_model_dir: Path, onnx_encoder: Encoder, onnx_cache: Path
+) -> None:
+    [exported] = onnx_cache.glob("*.onnx")
+    assert exported.name.startswith(base_model_dir.name)
+    written = exported.stat().st_mtime_ns
+    again = Encoder(
+        EncoderConfig(
+            model_dir=base_model_dir, device="cpu", runtime="onnx", onnx_cache_dir=onnx_cache
+        )
+    )
+    assert exported.stat().st_mtime_ns == written
+    assert list(onnx_cache.glob("*")) == [exported]  # no temp files left behind
+    np.testing.assert_allclose(again.encode(TEXTS[:2]), onnx_encoder.encode(TEXTS[:2]), atol=1e-6)
+
+
+def test_an_export_that_disagrees_with_pytorch_is_refused(
+    base_model_dir: Path, onnx_encoder: Encoder, onnx_cache: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(onnx_runtime, "EXPORT_TOLERANCE", -1.0)  # nothing can be that close
+    with pytest.raises(onnx_runtime.OnnxExportError, match="ML_ENCODER_RUNTIME=torch"):
+        Encoder(
+            EncoderConfig(
+                model_dir=base_model_dir, device="cpu", runtime="onnx", onnx_cache_dir=onnx_cache
+            )
+        )
+
+
+def test_auto_picks_onnx_on_the_cpu_and_torch_for_int8(base_model_dir: Path) -> None:
+    assert Encoder(EncoderConfig(model_dir=base_model_dir, device="cpu")).runtime == "onnx"
+    int8 = Encoder(EncoderConfig(model_dir=base_model_dir, device="cpu", quantize_int8=True))
+    assert int8.runtime == "torch"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"runtime": "tensorrt"}, "runtime='tensorrt' must be one of auto, torch, onnx"),
+        ({"runtime": "onnx", "quantize_int8": True}, "turn quantize_int8 off"),
+    ],
+)
+def test_invalid_runtime_settings_are_refused(base_model_dir: Path, fields, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        EncoderConfig(model_dir=base_model_dir, **fields)
