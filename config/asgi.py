@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -28,3 +31,16 @@ application = ProtocolTypeRouter(
 # Everything imported so far lives as long as the server: keep the garbage collector off it
 # (a full collection of it stalled every request for ~200 ms; see ml/serving/heap.py).
 freeze_long_lived("ASGI application startup")
+
+
+def _preload() -> None:
+    from apps.chat.services import answering_warm_up
+
+    try:
+        answering_warm_up()
+    except Exception:  # noqa: BLE001  a failed preload only means the first answer loads it
+        logging.getLogger(__name__).exception("preloading the answering models failed")
+
+
+if settings.ML_PRELOAD:
+    threading.Thread(target=_preload, name="ml-preload", daemon=True).start()

@@ -36,6 +36,8 @@ def _remove_run_dir() -> None:
 
 
 os.environ.setdefault("ML_MODEL_REFRESH_S", "0.2")
+# Tests load models when they need them; a background preload would race their fixtures.
+os.environ.setdefault("ML_PRELOAD", "0")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

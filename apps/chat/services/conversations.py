@@ -16,7 +16,7 @@ from django.utils import timezone
 from apps.chat.answering import Thresholds, decide, rank_entries
 from apps.chat.exceptions import ChatError
 from apps.chat.handoff_requests import handoff_request_match
-from apps.chat.kb_index import kb_index_search
+from apps.chat.kb_index import kb_index_reader, kb_index_search
 from apps.chat.models import Conversation, EntryPhrasing, KnowledgeEntry, Message
 from apps.chat.models import UnansweredQuestion as Unanswered
 from apps.chat.privacy import mask_pii
@@ -102,6 +102,24 @@ def _intent_probabilities(text: str) -> tuple[dict[str, float] | None, str]:
     except ModelNotAvailable:
         return None, ""
     return dict(ranked), version_key
+
+
+def answering_warm_up() -> dict[str, Any]:
+    """Load what the first answer needs (encoder, handoff phrases, knowledge-base index).
+
+    Run once in the background when a server starts, so the first customer after a deploy
+    does not wait for the model load (and, on CPU, the one-off ONNX export).
+    """
+    from ml.registry.serving import encode_texts
+
+    started = time.perf_counter()
+    [vector] = encode_texts(["warm-up question"])
+    handoff_request_match(vector)
+    kb_index_search(vector, 1)
+    vectors = len(kb_index_reader().get())  # 0 until an entry is indexed; reloaded then
+    took_s = round(time.perf_counter() - started, 2)
+    logger.info("answering warmed up in %.2fs (index: %d vectors)", took_s, vectors)
+    return {"seconds": took_s, "index_vectors": vectors}
 
 
 def answer_question(text: str) -> dict[str, Any]:

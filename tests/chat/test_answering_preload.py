@@ -1,0 +1,57 @@
+"""A starting ASGI server loads the answering models in the background (ML_PRELOAD)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from apps.chat import services
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Import the ASGI application as a server does, then wait for the preload thread.
+PROBE = """
+import threading, config.asgi
+import ml.registry.serving as serving
+[t.join(300) for t in threading.enumerate() if t.name == "ml-preload"]
+print("encoder", serving._encoder is not None, "batchers", sorted(serving._batchers))
+"""
+
+
+def run_probe(preload: str, tmp_path: Path) -> str:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "ML_PRELOAD": preload,
+        "ML_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_the_server_preloads_the_encoder_at_start(tmp_path: Path) -> None:
+    assert run_probe("1", tmp_path) == "encoder True batchers ['encoder']"
+
+
+def test_preload_can_be_turned_off(tmp_path: Path) -> None:
+    assert run_probe("0", tmp_path) == "encoder False batchers []"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_warm_up_answers_from_the_index_it_loaded(ws_kb) -> None:
+    warmed = services.answering_warm_up()
+    assert warmed["index_vectors"] > 0  # the ws_kb entries' phrasings
+    reply = services.answer_question("When will my new card arrive?")
+    assert reply["decision"].action == "answer"
