@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from apps.chat import services
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.python_process import run_python
 
 # Import the ASGI application as a server does, then wait for the preload thread.
 PROBE = """
@@ -23,21 +19,9 @@ print("encoder", serving._encoder is not None, "batchers", sorted(serving._batch
 
 
 def run_probe(preload: str, tmp_path: Path) -> str:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "ML_PRELOAD": preload,
-        "ML_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_python(
+        PROBE, timeout=300, ML_PRELOAD=preload, ML_ARTIFACTS_DIR=str(tmp_path / "artifacts")
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout.strip().splitlines()[-1]
 
 

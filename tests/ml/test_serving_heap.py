@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import gc
-import os
-import subprocess
-import sys
 import weakref
-from pathlib import Path
 
 from ml.serving import freeze_long_lived
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.python_process import run_python
 
 
 class Node:
@@ -48,15 +43,6 @@ def test_a_frozen_cycle_dropped_later_is_freed_by_the_next_freeze():
 
 
 def test_the_asgi_application_freezes_its_startup_objects():
-    probe = "import gc, config.asgi; print(gc.get_freeze_count())"
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_python("import gc, config.asgi; print(gc.get_freeze_count())")
     # Django, Channels and the project's modules: hundreds of thousands of objects.
     assert int(result.stdout.strip().splitlines()[-1]) > 100_000

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -13,8 +10,8 @@ import numpy as np
 import pytest
 
 from ml.index import IndexConfig, ReloadingIndex, VectorIndex, read_current_version
+from tests.python_process import run_python
 
-ROOT = Path(__file__).resolve().parents[2]
 DIM = 16
 FLAT = IndexConfig(dim=DIM, use_gpu=False)
 # A low threshold forces HNSW on small data; small ef keeps the graph cheap to build.
@@ -258,16 +255,7 @@ def test_versions_keep_counting_across_processes(tmp_path: Path) -> None:
         print(index.save({str(tmp_path)!r}))
         """
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    out = run_python(script, timeout=60)
     assert out.stdout.strip() == "2"
     assert read_current_version(tmp_path) == 2
     assert len(VectorIndex.load(tmp_path)) == 3
