@@ -130,7 +130,7 @@ def _counters() -> _RedisCounters | _CacheCounters:
     url = settings.REDIS_URL
     if not url:
         return _CacheCounters()
-    prefix = f"{settings.REDIS_KEY_PREFIX}"
+    prefix = settings.REDIS_KEY_PREFIX
     if _redis_counters is None or (_redis_counters.url, _redis_counters.prefix) != (url, prefix):
         _redis_counters = _RedisCounters(url, prefix)
     return _redis_counters

@@ -120,7 +120,6 @@ def answering_warm_up() -> dict[str, Any]:
     started = time.perf_counter()
     [vector] = encode_texts(["warm-up question"])
     handoff_request_match(vector)
-    kb_index_search(vector, 1)
     vectors = len(kb_index_reader().get())  # 0 until an entry is indexed; reloaded then
     took_s = round(time.perf_counter() - started, 2)
     logger.info("answering warmed up in %.2fs (index: %d vectors)", took_s, vectors)
@@ -140,13 +139,11 @@ def answer_question(text: str) -> dict[str, Any]:
     # Phrasing -> entry as plain pairs, then each distinct entry once: the hits are many
     # phrasings of a few entries, and building a model row per hit was most of this step.
     entry_of: dict[int, int] = dict(
-        EntryPhrasing.objects.filter(
-            id__in=[pid for pid, _ in hits], entry__active=True
-        ).values_list("id", "entry_id")
+        EntryPhrasing.objects.filter(id__in=[pid for pid, _ in hits]).values_list("id", "entry_id")
     )
     entries: dict[int, KnowledgeEntry] = KnowledgeEntry.objects.filter(active=True).in_bulk(
         set(entry_of.values())
-    )
+    )  # the active filter is here: a hit whose entry is missing from `entries` is dropped
     hits = [(entry_of[pid], score) for pid, score in hits if entry_of.get(pid) in entries]
     intent_probs, intent_version = _intent_probabilities(text)
     entry_probs = None
