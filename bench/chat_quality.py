@@ -2,7 +2,7 @@
 
 Usage:
     .venv/bin/python bench/chat_quality.py --data DIR [--epochs N] [--max-train N]
-        [--max-test N] [--model DIR] [--device auto] [--threads N] [--seed 42]
+        [--max-test N] [--model DIR] [--device auto] [--mixed-precision] [--threads N] [--seed 42]
         [--out bench/results/chat_quality.json]
     .venv/bin/python bench/chat_quality.py --data DIR --sweep [--max-train N]
 
@@ -616,6 +616,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="keep trained models here and reuse them (development only)",
     )
+    parser.add_argument(
+        "--mixed-precision",
+        action="store_true",
+        help="fine-tune under bf16 autocast on CUDA instead of fp32 (no effect on the CPU)",
+    )
     parser.add_argument("--sweep", action="store_true", help="hyper-parameter sweep instead")
     parser.add_argument("--out", type=Path, default=None)
     return parser.parse_args(argv)
@@ -759,6 +764,8 @@ def run_benchmark(args: argparse.Namespace, base_model: Path, device: str, work:
     hyper = dict(HYPERPARAMETERS)
     if args.epochs is not None:
         hyper["epochs"] = args.epochs
+    if args.mixed_precision:
+        hyper["mixed_precision"] = True
     print(f"data: fit {len(fit)}, validation {len(val)}, test {len(test)}, {len(labels)} intents")
 
     # 1. Base encoder vectors (the service indexes the KB with these) + logistic regression.

@@ -3,23 +3,25 @@
 Usage:
     .venv/bin/python bench/encode.py [--data DIR] [--n 512] [--model DIR]
                                      [--batch-sizes 1,8,32,128] [--single 256] [--repeats 3]
-                                     [--threads N] [--device cpu] [--retrieval-data DIR]
-                                     [--out PATH]
+                                     [--threads N] [--device cpu] [--clients C]
+                                     [--retrieval-data DIR] [--out PATH]
 
 --data DIR: a directory holding either `texts.txt` (UTF-8, one text per line, blank lines
 skipped) or a CSV file with a header row and a `text` column (the first *.csv in sorted order;
 other columns are ignored). Without --data a built-in set of 64 short support / finance /
 product sentences is used. Texts are repeated or cut to --n.
 
-The encoders (on CPU: PyTorch fp32, PyTorch int8, ONNX Runtime fp32 = `onnx`) are loaded into
-the same process and measured side by side, batch size by batch size, alternating for
---repeats rounds and keeping each one's best, so the comparison
-shares threads, caches and machine state (the 1-minute load average is recorded: numbers taken
-while other jobs share the CPU are noisy). "single" is `encode([t])` in a loop, the
-latency-bound path of a request that misses the batcher.
-Quality: cosine between the fp32 and the int8 (`quality`) or onnx (`onnx_quality`) embedding of
-each distinct text (mean / p5 / min) and how often their nearest neighbours (excluding the
-text itself) agree.
+The encoders (on CPU: PyTorch fp32, PyTorch int8, ONNX Runtime fp32 = `onnx`; on CUDA: fp32,
+bf16 autocast and bf16 weights, the choices of ML_ENCODER_PRECISION) are loaded into the same
+process and measured side by side, batch size by batch size, alternating for --repeats rounds
+and keeping each one's best, so the comparison shares threads, caches and machine state (the
+1-minute load average is recorded: numbers taken while other jobs share the CPU are noisy).
+"single" is `encode([t])` in a loop, the latency-bound path of a request that misses the
+batcher. `--clients C` adds "batcher_C": C threads each sending one text at a time through
+`ml.serving.MicroBatcher`, as the chat does.
+Quality: cosine between the fp32 and the int8 (`quality`) or another mode's (`<mode>_quality`)
+embedding of each distinct text (mean / p5 / min) and how often their nearest neighbours
+(excluding the text itself) agree.
 `--retrieval-data DIR` (train.csv and test.csv, columns `text,category`, Banking77's format)
 adds what matters for the chat: for each test text, rank the categories by the best cosine to
 their train texts (the chat's dense retrieval) and report recall@1 / recall@5, fp32 vs int8.
@@ -35,6 +37,7 @@ import os
 import platform
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -142,7 +145,11 @@ def model_name(model_dir: Path) -> str:
 
 
 def measure(enc: Any, label: str, texts: list[str]) -> float:
-    """Seconds to embed `texts` one call per text ("single") or with batch size N ("batch_N")."""
+    """Seconds to embed `texts` one call per text ("single"), with batch size N ("batch_N"), or
+    one text per request from C concurrent clients through the serving micro-batcher
+    ("batcher_C", what the chat server does)."""
+    if label.startswith("batcher_"):
+        return measure_batcher(enc, texts, int(label.removeprefix("batcher_")))
     started = time.perf_counter()
     if label == "single":
         for t in texts:
@@ -150,6 +157,22 @@ def measure(enc: Any, label: str, texts: list[str]) -> float:
     else:
         enc.encode(texts, batch_size=int(label.removeprefix("batch_")))
     return time.perf_counter() - started
+
+
+def measure_batcher(enc: Any, texts: list[str], clients: int) -> float:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ml.serving import MicroBatcher
+
+    def embed_rows(batch: list[str]) -> list[np.ndarray]:
+        return list(enc.encode(batch, batch_size=len(batch)))
+
+    with MicroBatcher(embed_rows, max_batch_size=64, max_wait_ms=2.0, name="bench") as batcher:
+        with ThreadPoolExecutor(clients) as pool:
+            batcher.submit(texts[0]).result()  # worker thread started and warm
+            started = time.perf_counter()
+            list(pool.map(lambda t: batcher.submit(t).result(), texts))
+            return time.perf_counter() - started
 
 
 def quality(fp32: np.ndarray, int8: np.ndarray) -> dict[str, float]:
@@ -220,6 +243,12 @@ def main(argv: list[str] | None = None) -> int:
         help="torch intra-op threads (default: torch's choice); 1 is steadier "
         "on a CPU shared with other jobs",
     )
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=0,
+        help="also measure C concurrent one-text requests through the micro-batcher (0: off)",
+    )
     parser.add_argument("--device", default="cpu", help="auto/cpu/cuda; int8 runs on CPU only")
     parser.add_argument(
         "--retrieval-data", type=Path, default=None, help="train.csv + test.csv (text,category)"
@@ -238,21 +267,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from ml.device import resolve_device
+    from ml.device import autocast_dtype, resolve_device
     from ml.embeddings import Encoder, EncoderConfig, default_base_model_dir
 
     model_dir = args.model or default_base_model_dir()
     texts = load_texts(args.data, args.n)
     n_single = min(args.n, args.single or 256)
     device = resolve_device(args.device)
-    modes = {"fp32": Encoder(EncoderConfig(model_dir=model_dir, device=device, runtime="torch"))}
+    fp32 = EncoderConfig(model_dir=model_dir, device=device, runtime="torch", precision="fp32")
+    modes = {"fp32": Encoder(fp32)}
     if device == "cpu":
         modes["int8"] = Encoder(
             EncoderConfig(model_dir=model_dir, device=device, quantize_int8=True)
         )
         modes["onnx"] = Encoder(EncoderConfig(model_dir=model_dir, device=device, runtime="onnx"))
-    else:
-        print(f"device={device}: int8 and ONNX Runtime are CPU-only, measuring fp32 only")
+    else:  # the GPU choices of EncoderConfig.precision: autocast, or weights cast once
+        half = str(autocast_dtype(device)).removeprefix("torch.")
+        for precision, name in (("autocast", f"autocast_{half}"), ("half", half)):
+            modes[name] = Encoder(replace(fp32, precision=precision))
 
     for enc in modes.values():  # warm up allocator, kernels and tokenizer caches
         enc.encode(texts[:32], batch_size=32)
@@ -260,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
 
     throughput: dict[str, dict[str, float]] = {m: {} for m in modes}
     runs = [("single", n_single)] + [(f"batch_{b}", args.n) for b in batch_sizes]
+    if args.clients:
+        runs.append((f"batcher_{args.clients}", args.n))
     total = sum(n for _, n in runs) * len(modes) * args.repeats
     bar = tqdm(total=total, unit="text", desc="encode bench")
     load_before = os.getloadavg()[0]
@@ -290,9 +324,8 @@ def main(argv: list[str] | None = None) -> int:
         "throughput_texts_per_s": throughput,
     }
     unique = list(dict.fromkeys(texts))
-    for variant in ("int8", "onnx"):
-        if variant not in modes:
-            continue
+    variants = [m for m in modes if m != "fp32"]
+    for variant in variants:
         result[f"{variant}_speedup"] = {
             label: throughput[variant][label] / throughput["fp32"][label] for label, _ in runs
         }
@@ -309,13 +342,13 @@ def main(argv: list[str] | None = None) -> int:
         f"\nmodel={result['model']} device={device} threads={result['torch_threads']} "
         f"n={args.n} (single loop over {n_single})"
     )
-    variants = [v for v in ("int8", "onnx") if v in modes]
-    header = f"{'mode':<10}" + "".join(f"{m:>12}" for m in modes)
-    header += "".join(f"{v + '/fp32':>12}" for v in variants)
+    w = max(12, 2 + max(len(m) + 5 for m in modes))
+    header = f"{'mode':<12}" + "".join(f"{m:>{w}}" for m in modes)
+    header += "".join(f"{v + '/fp32':>{w}}" for v in variants)
     print(header + "   (texts/s)")
     for label, _ in runs:
-        row = f"{label:<10}" + "".join(f"{throughput[m][label]:>12.1f}" for m in modes)
-        row += "".join(f"{result[v + '_speedup'][label]:>11.2f}x" for v in variants)
+        row = f"{label:<12}" + "".join(f"{throughput[m][label]:>{w}.1f}" for m in modes)
+        row += "".join(f"{result[v + '_speedup'][label]:>{w - 1}.2f}x" for v in variants)
         print(row)
     for variant in variants:
         q = result["quality" if variant == "int8" else f"{variant}_quality"]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import os
-import threading
 
 from django.conf import settings
 from django.core.asgi import get_asgi_application
@@ -32,15 +30,10 @@ application = ProtocolTypeRouter(
 # (a full collection of it stalled every request for ~200 ms; see ml/serving/heap.py).
 freeze_long_lived("ASGI application startup")
 
-
-def _preload() -> None:
-    from apps.chat.services import answering_warm_up
-
-    try:
-        answering_warm_up()
-    except Exception:  # noqa: BLE001  a failed preload only means the first answer loads it
-        logging.getLogger(__name__).exception("preloading the answering models failed")
-
-
 if settings.ML_PRELOAD:
-    threading.Thread(target=_preload, name="ml-preload", daemon=True).start()
+    # Load the answering models in the background; /readyz answers 503 until this is done,
+    # so a load balancer does not send the first customers to a process still loading.
+    from apps.chat.services import answering_warm_up
+    from ml.serving.warmup import start_warm_up
+
+    start_warm_up(answering_warm_up, name="ml-preload")

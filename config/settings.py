@@ -239,6 +239,9 @@ ML_ENCODER_INT8 = env.bool("ML_ENCODER_INT8", default=False)
 # The base encoder's transformer: "onnx" (ONNX Runtime, CPU only; about 2x faster per
 # question than PyTorch), "torch", or "auto" (onnx on CPU without int8, torch on GPU).
 ML_ENCODER_RUNTIME = env.str("ML_ENCODER_RUNTIME", default="auto")
+# On CUDA: fp32, autocast (bf16 autocast) or half (weights cast once); auto = fp32, measured
+# fastest for MiniLM on an H200 (bench/results/encode_gpu.json). Ignored on the CPU.
+ML_ENCODER_PRECISION = env.str("ML_ENCODER_PRECISION", default="auto")
 # Load the encoder and indexes in the background when the ASGI server starts, so the first
 # customer after a deploy does not wait for them (seconds; more for a first ONNX export).
 ML_PRELOAD = env.bool("ML_PRELOAD", default=True)

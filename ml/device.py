@@ -34,9 +34,9 @@ def autocast_dtype(device: str) -> torch.dtype | None:
 
 
 @contextlib.contextmanager
-def autocast(device: str) -> Iterator[None]:
+def autocast(device: str, enabled: bool = True) -> Iterator[None]:
     """Mixed precision on GPU; a no-op on CPU, where autocast is slower than fp32 here."""
-    dtype = autocast_dtype(device)
+    dtype = autocast_dtype(device) if enabled else None
     if dtype is None:
         yield
         return

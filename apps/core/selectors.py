@@ -58,8 +58,23 @@ def _models() -> dict[str, Any]:
     return status
 
 
+def _warm_up() -> dict[str, Any]:
+    from ml.serving.warmup import DONE, OFF, warm_up_status
+
+    status = warm_up_status()
+    if status["state"] not in (OFF, DONE):
+        reason = f"; last attempt: {status['error']}" if status["error"] else ""
+        raise RuntimeError(f"answering models still loading (attempt {status['attempts']}){reason}")
+    return status
+
+
 def readiness_checks() -> dict[str, dict[str, Any]]:
-    return {"database": _timed(_database), "broker": _timed(_broker), "models": _timed(_models)}
+    return {
+        "database": _timed(_database),
+        "broker": _timed(_broker),
+        "models": _timed(_models),
+        "warm_up": _timed(_warm_up),
+    }
 
 
 def home_links() -> list[dict[str, str]]:

@@ -23,7 +23,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready to serve: database, broker/Redis, and every production model loaded here."""
+    """Ready to serve: database, broker/Redis, every production model and the warm-up done."""
     checks = selectors.readiness_checks()
     ready = all(check["ok"] for check in checks.values())
     return JsonResponse(

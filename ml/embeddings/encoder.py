@@ -10,6 +10,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +18,17 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ml.device import autocast, resolve_device
+from ml.device import autocast, autocast_dtype, resolve_device
 from ml.quantize import quantize_dynamic_int8
 
 ENV_VAR = "ML_BASE_MODEL"
 RUNTIMES = ("auto", "torch", "onnx")
+PRECISIONS = ("auto", "fp32", "autocast", "half")
+# What precision="auto" runs on CUDA. bench/encode.py --device cuda on an H200 with MiniLM
+# (bench/results/encode_gpu.json): autocast 0.78-0.87x of fp32 up to batch 128 (cast kernels
+# in a launch-bound model), half weights 0.95-1.10x, both ~0.3x through the micro-batcher;
+# cosine to fp32 >= 0.9999 for both. Larger encoders may gain from "autocast" or "half".
+CUDA_AUTO_PRECISION = "fp32"
 
 
 class ModelDirError(ValueError):
@@ -49,6 +56,10 @@ class EncoderConfig:
     # installed and int8 is off, else torch (CUDA, bf16 autocast).
     runtime: str = "auto"
     onnx_cache_dir: Path | None = None
+    # On CUDA: "autocast" runs fp32 weights under bf16 (fp16 where bf16 is missing) autocast,
+    # "half" casts the weights to that dtype once at load, "fp32" keeps full precision, "auto"
+    # picks what bench/encode.py measured fastest at equal quality. Always fp32 on the CPU.
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -57,6 +68,8 @@ class EncoderConfig:
             raise ValueError(f"max_seq_length={self.max_seq_length} must be >= 1")
         if self.runtime not in RUNTIMES:
             raise ValueError(f"runtime={self.runtime!r} must be one of {', '.join(RUNTIMES)}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision={self.precision!r} must be one of {', '.join(PRECISIONS)}")
         if self.runtime == "onnx" and self.quantize_int8:
             raise ValueError("runtime='onnx' runs the fp32 model; turn quantize_int8 off")
 
@@ -116,6 +129,9 @@ class Encoder:
         model.max_seq_length = min(config.max_seq_length, _max_positions(model))
         if config.quantize_int8:
             quantize_dynamic_int8(model)
+        self._precision = _resolve_precision(config, self._device)
+        if self._precision == "half":
+            model.to(dtype=autocast_dtype(self._device))
         self._model = model
         self._onnx = None
         self._runtime = _resolve_runtime(config, self._device)
@@ -162,6 +178,11 @@ class Encoder:
         return self._runtime
 
     @property
+    def precision(self) -> str:
+        """ "fp32", "autocast" or "half": what `config.precision` resolved to on this device."""
+        return self._precision
+
+    @property
     def max_seq_length(self) -> int:
         return int(self._model.max_seq_length)
 
@@ -189,7 +210,8 @@ class Encoder:
             raise ValueError(f"batch_size={bs} must be >= 1")
         if self._onnx is not None:
             return self._encode_onnx(items, bs, show_progress)
-        with self._lock, torch.inference_mode(), autocast(self._device):
+        precision = autocast(self._device) if self._precision == "autocast" else nullcontext()
+        with self._lock, torch.inference_mode(), precision:
             out = self._model.encode(
                 items,
                 batch_size=bs,
@@ -231,6 +253,12 @@ def _resolve_runtime(config: EncoderConfig, device: str) -> str:
     except ImportError:
         return "torch"
     return "onnx"
+
+
+def _resolve_precision(config: EncoderConfig, device: str) -> str:
+    if device == "cpu":
+        return "fp32"  # CPU autocast and half weights are slower than fp32 here
+    return CUDA_AUTO_PRECISION if config.precision == "auto" else config.precision
 
 
 def _max_positions(model: torch.nn.Module) -> int:

@@ -67,6 +67,7 @@ def get_encoder() -> Encoder:
                         batch_size=settings.ML_ENCODER_BATCH_SIZE,
                         quantize_int8=settings.ML_ENCODER_INT8,
                         runtime=settings.ML_ENCODER_RUNTIME,
+                        precision=settings.ML_ENCODER_PRECISION,
                         onnx_cache_dir=Path(settings.ML_ARTIFACTS_DIR) / "onnx",
                     )
                 )

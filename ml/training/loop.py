@@ -246,7 +246,7 @@ class Fit:
             batch = collate([self.train_features[i] for i in rows], self.pad_id)
             batch = {k: v.to(device) for k, v in batch.items()}
             targets = torch.tensor([self.train_ids[i] for i in rows], device=device)
-            with autocast(device):
+            with autocast(device, config.mixed_precision):
                 logits = self.classifier(**batch)
             loss = self.loss_fn(logits.float(), targets)
             self.optimizer.zero_grad(set_to_none=True)
@@ -271,7 +271,12 @@ class Fit:
     def evaluate(self) -> dict[str, Any]:
         """Validation metrics plus the unweighted validation loss."""
         logits = run_model(
-            self.classifier, self.val_features, self.pad_id, self.device, EVAL_BATCH_SIZE
+            self.classifier,
+            self.val_features,
+            self.pad_id,
+            self.device,
+            EVAL_BATCH_SIZE,
+            mixed_precision=self.config.mixed_precision,
         )
         targets = torch.tensor(self.val_ids)
         val_loss = float(nn.functional.cross_entropy(torch.from_numpy(logits), targets))

@@ -149,6 +149,7 @@ def run_model(
     batch_size: int = 64,
     *,
     embeddings: bool = False,
+    mixed_precision: bool = True,
 ) -> np.ndarray:
     """Logits (or pooled embeddings) as float32 numpy, in the order of `features`."""
     was_training = classifier.training
@@ -159,7 +160,7 @@ def run_model(
         for indices in _length_batches(features, batch_size):
             batch = collate([features[i] for i in indices], pad_id)
             batch = {k: v.to(device) for k, v in batch.items()}
-            with autocast(device):
+            with autocast(device, mixed_precision):
                 out = classifier.pool(**batch) if embeddings else classifier(**batch)
             result[indices] = out.float().cpu().numpy()
     finally:

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "bench" / "encode.py"
 
 
-def test_throughput_and_retrieval_recall_for_fp32_int8_and_onnx(tmp_path: Path) -> None:
+def test_throughput_batcher_and_retrieval_recall_for_fp32_int8_and_onnx(tmp_path: Path) -> None:
     data = write_labelled_dataset(tmp_path / "data")
     out = tmp_path / "encode.json"
 
@@ -31,6 +31,8 @@ def test_throughput_and_retrieval_recall_for_fp32_int8_and_onnx(tmp_path: Path) 
             "4",
             "--repeats",
             "1",
+            "--clients",
+            "4",
             "--retrieval-data",
             str(data),
             "--out",
@@ -46,6 +48,9 @@ def test_throughput_and_retrieval_recall_for_fp32_int8_and_onnx(tmp_path: Path) 
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     result = json.loads(out.read_text())
     assert set(result["throughput_texts_per_s"]) == {"fp32", "int8", "onnx"}
+    for rates in result["throughput_texts_per_s"].values():
+        assert set(rates) == {"single", "batch_1", "batch_8", "batcher_4"}
+        assert all(rate > 0 for rate in rates.values())
     assert result["onnx_quality"]["cos_min"] > 0.9999  # the same model, another runtime
     retrieval = result["retrieval"]
     assert retrieval["n_train"] == 12 and retrieval["n_test"] == 12

@@ -11,10 +11,12 @@ from tests.python_process import run_python
 
 # Import the ASGI application as a server does, then wait for the preload thread.
 PROBE = """
-import threading, config.asgi
+import config.asgi
 import ml.registry.serving as serving
-[t.join(300) for t in threading.enumerate() if t.name == "ml-preload"]
-print("encoder", serving._encoder is not None, "batchers", sorted(serving._batchers))
+from ml.serving import warmup
+warmup._current and warmup._current.join(300)
+print("encoder", serving._encoder is not None, "batchers", sorted(serving._batchers),
+      "warm-up", warmup.warm_up_status()["state"])
 """
 
 
@@ -26,11 +28,11 @@ def run_probe(preload: str, tmp_path: Path) -> str:
 
 
 def test_the_server_preloads_the_encoder_at_start(tmp_path: Path) -> None:
-    assert run_probe("1", tmp_path) == "encoder True batchers ['encoder']"
+    assert run_probe("1", tmp_path) == "encoder True batchers ['encoder'] warm-up done"
 
 
 def test_preload_can_be_turned_off(tmp_path: Path) -> None:
-    assert run_probe("0", tmp_path) == "encoder False batchers []"
+    assert run_probe("0", tmp_path) == "encoder False batchers [] warm-up off"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 
 from ml.registry import services
+from ml.serving import warmup
+from ml.serving.warmup import WarmUp
 from tests.conftest import TINY_HYPERPARAMETERS
 
 pytestmark = pytest.mark.django_db
@@ -25,6 +28,21 @@ def test_readyz_checks_database_and_broker(client, settings):
     assert body["checks"]["broker"]["detail"] == settings.TESSERA_MODE.replace(
         "embedded", "filesystem"
     )
+
+
+def test_readyz_is_503_until_the_process_warm_up_is_done(client, monkeypatch):
+    release = threading.Event()
+    job = WarmUp(lambda: release.wait(10), name="test-readyz-warm-up")
+    monkeypatch.setattr(warmup, "_current", job.start())
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    check = response.json()["checks"]["warm_up"]
+    assert check["ok"] is False and "answering models still loading" in check["detail"]
+    release.set()
+    assert job.join(10)
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["warm_up"]["detail"]["state"] == "done"
 
 
 def test_readyz_is_503_when_the_broker_is_unreachable(client, settings):
