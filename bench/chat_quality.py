@@ -2,8 +2,8 @@
 
 Usage:
     .venv/bin/python bench/chat_quality.py --data DIR [--epochs N] [--max-train N]
-        [--max-test N] [--model DIR] [--device auto] [--mixed-precision] [--threads N] [--seed 42]
-        [--out bench/results/chat_quality.json]
+        [--max-test N] [--model DIR] [--device auto] [--int8] [--mixed-precision]
+        [--threads N] [--seed 42] [--out bench/results/chat_quality.json]
     .venv/bin/python bench/chat_quality.py --data DIR --sweep [--max-train N]
 
 DIR holds `train.csv` and `test.csv` with columns `text,category` (Banking77's format); without
@@ -617,6 +617,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="keep trained models here and reuse them (development only)",
     )
     parser.add_argument(
+        "--int8",
+        action="store_true",
+        help="base encoder with int8 weights, as ML_ENCODER_INT8=1 serves it (CPU only)",
+    )
+    parser.add_argument(
         "--mixed-precision",
         action="store_true",
         help="fine-tune under bf16 autocast on CUDA instead of fp32 (no effect on the CPU)",
@@ -689,6 +694,7 @@ def _common(args: argparse.Namespace, device: str) -> dict[str, Any]:
         "cpu": platform.processor() or platform.machine(),
         "torch_version": torch.__version__,
         "seed": args.seed,
+        "base_encoder_int8": bool(getattr(args, "int8", False)),
     }
 
 
@@ -769,7 +775,7 @@ def run_benchmark(args: argparse.Namespace, base_model: Path, device: str, work:
     print(f"data: fit {len(fit)}, validation {len(val)}, test {len(test)}, {len(labels)} intents")
 
     # 1. Base encoder vectors (the service indexes the KB with these) + logistic regression.
-    encoder = Encoder(EncoderConfig(model_dir=base_model, device=device))
+    encoder = Encoder(EncoderConfig(model_dir=base_model, device=device, quantize_int8=args.int8))
     base: dict[str, np.ndarray] = {}
     for name, rows in (("fit", fit), ("val", val), ("test", test)):
         print(f"encoding {name} with the base encoder")

@@ -11,7 +11,8 @@ skipped) or a CSV file with a header row and a `text` column (the first *.csv in
 other columns are ignored). Without --data a built-in set of 64 short support / finance /
 product sentences is used. Texts are repeated or cut to --n.
 
-The encoders (on CPU: PyTorch fp32, PyTorch int8, ONNX Runtime fp32 = `onnx`; on CUDA: fp32,
+The encoders (on CPU: PyTorch fp32, PyTorch int8, ONNX Runtime fp32 = `onnx` and int8 =
+`onnx_int8`, what ML_ENCODER_INT8=1 runs; on CUDA: fp32,
 bf16 autocast and bf16 weights, the choices of ML_ENCODER_PRECISION) are loaded into the same
 process and measured side by side, batch size by batch size, alternating for --repeats rounds
 and keeping each one's best, so the comparison shares threads, caches and machine state (the
@@ -277,10 +278,16 @@ def main(argv: list[str] | None = None) -> int:
     fp32 = EncoderConfig(model_dir=model_dir, device=device, runtime="torch", precision="fp32")
     modes = {"fp32": Encoder(fp32)}
     if device == "cpu":
-        modes["int8"] = Encoder(
-            EncoderConfig(model_dir=model_dir, device=device, quantize_int8=True)
-        )
-        modes["onnx"] = Encoder(EncoderConfig(model_dir=model_dir, device=device, runtime="onnx"))
+        for name, runtime, int8 in (
+            ("int8", "torch", True),
+            ("onnx", "onnx", False),
+            ("onnx_int8", "onnx", True),
+        ):
+            modes[name] = Encoder(
+                EncoderConfig(
+                    model_dir=model_dir, device=device, runtime=runtime, quantize_int8=int8
+                )
+            )
     else:  # the GPU choices of EncoderConfig.precision: autocast, or weights cast once
         half = str(autocast_dtype(device)).removeprefix("torch.")
         for precision, name in (("autocast", f"autocast_{half}"), ("half", half)):

@@ -53,7 +53,8 @@ class EncoderConfig:
     quantize_int8: bool = False
     # "onnx": the transformer in ONNX Runtime (CPU only), exported once into `onnx_cache_dir`
     # (default: a folder in the system temp dir). "auto": onnx on the CPU when onnxruntime is
-    # installed and int8 is off, else torch (CUDA, bf16 autocast).
+    # installed, else torch. With quantize_int8, onnx runs ONNX Runtime's int8 copy of the
+    # export and torch PyTorch's dynamic int8 (see ml/embeddings/onnx_runtime.py for both).
     runtime: str = "auto"
     onnx_cache_dir: Path | None = None
     # On CUDA: "autocast" runs fp32 weights under bf16 (fp16 where bf16 is missing) autocast,
@@ -70,8 +71,6 @@ class EncoderConfig:
             raise ValueError(f"runtime={self.runtime!r} must be one of {', '.join(RUNTIMES)}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision={self.precision!r} must be one of {', '.join(PRECISIONS)}")
-        if self.runtime == "onnx" and self.quantize_int8:
-            raise ValueError("runtime='onnx' runs the fp32 model; turn quantize_int8 off")
 
 
 def validate_model_dir(model_dir: Path | str) -> Path:
@@ -127,14 +126,14 @@ class Encoder:
             ) from exc
         model.eval()
         model.max_seq_length = min(config.max_seq_length, _max_positions(model))
-        if config.quantize_int8:
+        self._runtime = _resolve_runtime(config, self._device)
+        if config.quantize_int8 and self._runtime == "torch":
             quantize_dynamic_int8(model)
         self._precision = _resolve_precision(config, self._device)
         if self._precision == "half":
             model.to(dtype=autocast_dtype(self._device))
         self._model = model
         self._onnx = None
-        self._runtime = _resolve_runtime(config, self._device)
         if self._runtime == "onnx":
             if self._device != "cpu":
                 raise ValueError(
@@ -145,7 +144,11 @@ class Encoder:
 
             cache_dir = config.onnx_cache_dir or Path(tempfile.gettempdir()) / "tessera-onnx"
             self._onnx = OnnxTransformer(
-                model, self._model_dir, cache_dir, threads=torch.get_num_threads()
+                model,
+                self._model_dir,
+                cache_dir,
+                threads=torch.get_num_threads(),
+                quantize_int8=config.quantize_int8,
             )
         dim = model.get_embedding_dimension()
         if not dim:
@@ -246,7 +249,7 @@ class Encoder:
 def _resolve_runtime(config: EncoderConfig, device: str) -> str:
     if config.runtime != "auto":
         return config.runtime
-    if device != "cpu" or config.quantize_int8:
+    if device != "cpu":
         return "torch"
     try:
         import onnxruntime  # noqa: F401

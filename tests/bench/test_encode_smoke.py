@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "bench" / "encode.py"
 
 
-def test_throughput_batcher_and_retrieval_recall_for_fp32_int8_and_onnx(tmp_path: Path) -> None:
+def test_throughput_batcher_and_retrieval_recall_for_each_cpu_encoder(tmp_path: Path) -> None:
     data = write_labelled_dataset(tmp_path / "data")
     out = tmp_path / "encode.json"
 
@@ -47,14 +47,15 @@ def test_throughput_batcher_and_retrieval_recall_for_fp32_int8_and_onnx(tmp_path
 
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     result = json.loads(out.read_text())
-    assert set(result["throughput_texts_per_s"]) == {"fp32", "int8", "onnx"}
+    assert set(result["throughput_texts_per_s"]) == {"fp32", "int8", "onnx", "onnx_int8"}
     for rates in result["throughput_texts_per_s"].values():
         assert set(rates) == {"single", "batch_1", "batch_8", "batcher_4"}
         assert all(rate > 0 for rate in rates.values())
     assert result["onnx_quality"]["cos_min"] > 0.9999  # the same model, another runtime
     retrieval = result["retrieval"]
     assert retrieval["n_train"] == 12 and retrieval["n_test"] == 12
-    for name in ("fp32", "int8", "onnx"):
+    assert 0.97 < result["onnx_int8_quality"]["cos_min"] < 0.99999
+    for name in ("fp32", "int8", "onnx", "onnx_int8"):
         # "hello, <train text>" finds its own intent: these are near-duplicates.
         assert retrieval[name]["recall_at_1"] >= 0.8
         assert retrieval[name]["recall_at_1"] <= retrieval[name]["recall_at_5"] <= 1.0

@@ -124,7 +124,9 @@ def test_max_seq_length_is_capped_by_position_table(encoder: Encoder, plain_hf_d
 
 @pytest.fixture(scope="module")
 def int8_encoder(base_model_dir: Path) -> Encoder:
-    return Encoder(EncoderConfig(model_dir=base_model_dir, device="cpu", quantize_int8=True))
+    return Encoder(
+        EncoderConfig(model_dir=base_model_dir, device="cpu", runtime="torch", quantize_int8=True)
+    )
 
 
 def test_int8_encoder_is_quantised_and_close_to_fp32(

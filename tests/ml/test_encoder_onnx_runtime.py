@@ -73,17 +73,56 @@ def test_an_export_that_disagrees_with_pytorch_is_refused(
         )
 
 
-def test_auto_picks_onnx_on_the_cpu_and_torch_for_int8(base_model_dir: Path) -> None:
+def test_auto_picks_onnx_on_the_cpu_for_fp32_and_int8(base_model_dir: Path) -> None:
     assert Encoder(EncoderConfig(model_dir=base_model_dir, device="cpu")).runtime == "onnx"
     int8 = Encoder(EncoderConfig(model_dir=base_model_dir, device="cpu", quantize_int8=True))
-    assert int8.runtime == "torch"
+    assert int8.runtime == "onnx" and int8._onnx.path.name.endswith("-int8.onnx")
+
+
+def test_int8_onnx_vectors_are_close_to_fp32_and_quantised_once(
+    base_model_dir: Path, encoder: Encoder, onnx_cache: Path
+) -> None:
+    config = EncoderConfig(
+        model_dir=base_model_dir,
+        device="cpu",
+        runtime="onnx",
+        quantize_int8=True,
+        onnx_cache_dir=onnx_cache,
+    )
+    int8 = Encoder(config)
+    fp32, got = encoder.encode(TEXTS), int8.encode(TEXTS)
+    cos = (fp32 * got).sum(axis=1)
+    assert cos.min() > 0.97, cos
+    assert not np.allclose(fp32, got, atol=1e-4), "int8 output identical to fp32: not quantised"
+    written = int8._onnx.path.stat().st_mtime_ns
+    again = Encoder(config)
+    assert again._onnx.path == int8._onnx.path
+    assert again._onnx.path.stat().st_mtime_ns == written
+    assert sorted(p.name for p in onnx_cache.iterdir() if "int8" in p.name) == [
+        int8._onnx.path.name
+    ]
+
+
+def test_an_int8_copy_too_far_from_fp32_is_refused(
+    base_model_dir: Path, onnx_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(onnx_runtime, "INT8_MIN_COSINE", 1.01)  # nothing quantised reaches it
+    config = EncoderConfig(
+        model_dir=base_model_dir,
+        device="cpu",
+        runtime="onnx",
+        quantize_int8=True,
+        onnx_cache_dir=onnx_cache,
+    )
+    with pytest.raises(onnx_runtime.OnnxExportError, match="ML_ENCODER_INT8=0"):
+        Encoder(config)
 
 
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
         ({"runtime": "tensorrt"}, "runtime='tensorrt' must be one of auto, torch, onnx"),
-        ({"runtime": "onnx", "quantize_int8": True}, "turn quantize_int8 off"),
+        ({"precision": "int4"}, "precision='int4' must be one of auto, fp32, autocast, half"),
     ],
 )
 def test_invalid_runtime_settings_are_refused(base_model_dir: Path, fields, message) -> None:
