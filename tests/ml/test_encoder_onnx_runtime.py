@@ -79,16 +79,21 @@ def test_auto_picks_onnx_on_the_cpu_for_fp32_and_int8(base_model_dir: Path) -> N
     assert int8.runtime == "onnx" and int8._onnx.path.name.endswith("-int8.onnx")
 
 
-def test_int8_onnx_vectors_are_close_to_fp32_and_quantised_once(
-    base_model_dir: Path, encoder: Encoder, onnx_cache: Path
-) -> None:
-    config = EncoderConfig(
+@pytest.fixture
+def int8_config(base_model_dir: Path, onnx_cache: Path) -> EncoderConfig:
+    return EncoderConfig(
         model_dir=base_model_dir,
         device="cpu",
         runtime="onnx",
         quantize_int8=True,
         onnx_cache_dir=onnx_cache,
     )
+
+
+def test_int8_onnx_vectors_are_close_to_fp32_and_quantised_once(
+    int8_config: EncoderConfig, encoder: Encoder, onnx_cache: Path
+) -> None:
+    config = int8_config
     int8 = Encoder(config)
     fp32, got = encoder.encode(TEXTS), int8.encode(TEXTS)
     cos = (fp32 * got).sum(axis=1)
@@ -104,18 +109,11 @@ def test_int8_onnx_vectors_are_close_to_fp32_and_quantised_once(
 
 
 def test_an_int8_copy_too_far_from_fp32_is_refused(
-    base_model_dir: Path, onnx_cache: Path, monkeypatch: pytest.MonkeyPatch
+    int8_config: EncoderConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(onnx_runtime, "INT8_MIN_COSINE", 1.01)  # nothing quantised reaches it
-    config = EncoderConfig(
-        model_dir=base_model_dir,
-        device="cpu",
-        runtime="onnx",
-        quantize_int8=True,
-        onnx_cache_dir=onnx_cache,
-    )
     with pytest.raises(onnx_runtime.OnnxExportError, match="ML_ENCODER_INT8=0"):
-        Encoder(config)
+        Encoder(int8_config)
 
 
 @pytest.mark.parametrize(
