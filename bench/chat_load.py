@@ -4,7 +4,8 @@ Usage:
     .venv/bin/python bench/chat_load.py [--data DIR] [--phrasings 100000] [--clients 200]
         [--rates 25,50,100,150,200,300] [--seconds 20] [--modes on,off] [--budget-ms 150]
         [--asgi-threads N] [--torch-threads N] [--db-conn-max-age S] [--batch-max-size N]
-        [--batch-max-wait-ms MS] [--int8] [--encoder-runtime auto|torch|onnx]
+        [--batch-max-wait-ms MS] [--encoder-int8 auto|1|0]
+        [--encoder-runtime auto|torch|onnx]
         [--database-url URL | --sqlite-wal --sqlite-dir DIR]
         [--server-processes N] [--redis-url URL] [--cache-dir var/bench/chat_load] [--setup-only]
         [--profile] [--cprofile]
@@ -976,7 +977,7 @@ def server_env(args: argparse.Namespace, database_url: str, artifacts: Path, var
         "PYTHONUNBUFFERED": "1",
         "CHAT_RATE_PER_MINUTE_CONVERSATION": UNLIMITED,
         "CHAT_RATE_PER_MINUTE_IP": UNLIMITED,
-        "ML_ENCODER_INT8": "1" if args.int8 else "0",
+        "ML_ENCODER_INT8": args.encoder_int8,
         "ML_ENCODER_RUNTIME": args.encoder_runtime,
         "ML_DEVICE": args.device,
     }
@@ -1116,7 +1117,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--torch-threads", type=int, default=None, help="OMP_NUM_THREADS for the servers"
     )
-    parser.add_argument("--int8", action="store_true", help="ML_ENCODER_INT8=1 in the servers")
+    parser.add_argument(
+        "--encoder-int8",
+        choices=["auto", "1", "0"],
+        default="auto",
+        help="ML_ENCODER_INT8 in the servers (auto: int8 in ONNX Runtime, the project default)",
+    )
     parser.add_argument(
         "--encoder-runtime",
         choices=["auto", "torch", "onnx"],
@@ -1337,7 +1343,7 @@ def _run(args: argparse.Namespace, modes: list[str], kb: KnowledgeBase, run_dir:
             "DB_CONN_MAX_AGE": int(
                 env.get("DB_CONN_MAX_AGE") or settings.DATABASES["default"]["CONN_MAX_AGE"]
             ),
-            "ML_ENCODER_INT8": args.int8,
+            "ML_ENCODER_INT8": args.encoder_int8,
             "ML_ENCODER_RUNTIME": args.encoder_runtime,
             "server_torch_threads": int(env["OMP_NUM_THREADS"])
             if env.get("OMP_NUM_THREADS")

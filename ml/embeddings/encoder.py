@@ -50,7 +50,9 @@ class EncoderConfig:
     device: str = "auto"
     batch_size: int = 64
     max_seq_length: int = 256
-    quantize_int8: bool = False
+    # True: int8 weights (CPU only); None: int8 exactly when the runtime resolves to onnx, whose
+    # int8 copy matched fp32's answers on Banking77 (bench/results/chat_quality_int8.json).
+    quantize_int8: bool | None = False
     # "onnx": the transformer in ONNX Runtime (CPU only), exported once into `onnx_cache_dir`
     # (default: a folder in the system temp dir). "auto": onnx on the CPU when onnxruntime is
     # installed, else torch. With quantize_int8, onnx runs ONNX Runtime's int8 copy of the
@@ -69,6 +71,8 @@ class EncoderConfig:
             raise ValueError(f"max_seq_length={self.max_seq_length} must be >= 1")
         if self.runtime not in RUNTIMES:
             raise ValueError(f"runtime={self.runtime!r} must be one of {', '.join(RUNTIMES)}")
+        if self.quantize_int8 not in (True, False, None):
+            raise ValueError(f"quantize_int8={self.quantize_int8!r} must be True, False or None")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision={self.precision!r} must be one of {', '.join(PRECISIONS)}")
 
@@ -127,7 +131,10 @@ class Encoder:
         model.eval()
         model.max_seq_length = min(config.max_seq_length, _max_positions(model))
         self._runtime = _resolve_runtime(config, self._device)
-        if config.quantize_int8 and self._runtime == "torch":
+        self._int8 = (
+            self._runtime == "onnx" if config.quantize_int8 is None else config.quantize_int8
+        )
+        if self._int8 and self._runtime == "torch":
             quantize_dynamic_int8(model)
         self._precision = _resolve_precision(config, self._device)
         if self._precision == "half":
@@ -148,7 +155,7 @@ class Encoder:
                 self._model_dir,
                 cache_dir,
                 threads=torch.get_num_threads(),
-                quantize_int8=config.quantize_int8,
+                quantize_int8=self._int8,
             )
         dim = model.get_embedding_dimension()
         if not dim:
@@ -179,6 +186,11 @@ class Encoder:
     def runtime(self) -> str:
         """ "torch" or "onnx": what `config.runtime` resolved to on this machine."""
         return self._runtime
+
+    @property
+    def int8(self) -> bool:
+        """Whether the weights are int8 (`config.quantize_int8` resolved on this machine)."""
+        return self._int8
 
     @property
     def precision(self) -> str:

@@ -48,3 +48,9 @@ def test_startup_log_says_which_mode_is_active():
     assert "tessera mode=embedded broker=filesystem" in embedded.stderr
     redis = run_manage("check", DEBUG="1", REDIS_URL="redis://127.0.0.1:6379/14")
     assert "tessera mode=redis" in redis.stderr
+
+
+def test_an_unknown_int8_setting_names_the_choices():
+    result = run_manage("check", DEBUG="1", ML_ENCODER_INT8="maybe")
+    assert result.returncode != 0
+    assert "ML_ENCODER_INT8='maybe': use auto, 1 or 0" in result.stderr

@@ -74,9 +74,20 @@ def test_an_export_that_disagrees_with_pytorch_is_refused(
 
 
 def test_auto_picks_onnx_on_the_cpu_for_fp32_and_int8(base_model_dir: Path) -> None:
-    assert Encoder(EncoderConfig(model_dir=base_model_dir, device="cpu")).runtime == "onnx"
+    fp32 = Encoder(EncoderConfig(model_dir=base_model_dir, device="cpu"))
+    assert fp32.runtime == "onnx" and not fp32.int8
     int8 = Encoder(EncoderConfig(model_dir=base_model_dir, device="cpu", quantize_int8=True))
     assert int8.runtime == "onnx" and int8._onnx.path.name.endswith("-int8.onnx")
+
+
+@pytest.mark.parametrize(("runtime", "int8"), [("onnx", True), ("torch", False)])
+def test_int8_auto_means_int8_exactly_in_onnx_runtime(
+    base_model_dir: Path, runtime: str, int8: bool
+) -> None:
+    config = EncoderConfig(
+        model_dir=base_model_dir, device="cpu", runtime=runtime, quantize_int8=None
+    )
+    assert Encoder(config).int8 is int8
 
 
 @pytest.fixture
@@ -121,6 +132,7 @@ def test_an_int8_copy_too_far_from_fp32_is_refused(
     [
         ({"runtime": "tensorrt"}, "runtime='tensorrt' must be one of auto, torch, onnx"),
         ({"precision": "int4"}, "precision='int4' must be one of auto, fp32, autocast, half"),
+        ({"quantize_int8": "auto"}, "quantize_int8='auto' must be True, False or None"),
     ],
 )
 def test_invalid_runtime_settings_are_refused(base_model_dir: Path, fields, message) -> None:
