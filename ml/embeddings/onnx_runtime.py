@@ -22,6 +22,7 @@ import copy
 import hashlib
 import logging
 import os
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -139,15 +140,22 @@ class OnnxTransformer:
     def _quantize(self, fp32_path: Path, path: Path) -> None:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
-        os.close(fd)
+        # quantize_dynamic writes `<input>-inferred.onnx` beside its input and deletes it after:
+        # two processes quantising the shared export at once (a web server and a worker
+        # starting together) would read each other's half-written file. Each works on its own
+        # copy in a private folder, then renames the result into place.
+        work = Path(tempfile.mkdtemp(prefix="int8-", dir=path.parent))
         try:
-            quantize_dynamic(fp32_path, tmp, weight_type=QuantType.QInt8, per_channel=True)
-            os.replace(tmp, path)
+            source = work / "fp32.onnx"
+            shutil.copyfile(fp32_path, source)
+            quantize_dynamic(
+                source, work / "int8.onnx", weight_type=QuantType.QInt8, per_channel=True
+            )
+            os.replace(work / "int8.onnx", path)
         except Exception as exc:
             raise OnnxExportError(f"quantising {fp32_path} to int8 failed: {exc}") from exc
         finally:
-            Path(tmp).unlink(missing_ok=True)
+            shutil.rmtree(work, ignore_errors=True)
         logger.info("quantised %s to int8 in %s", fp32_path.name, path)
 
     def _check(self, st_model: Any, sample: dict[str, Any]) -> None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +14,7 @@ import pytest
 
 import ml.embeddings.onnx_runtime as onnx_runtime
 from ml.embeddings import Encoder, EncoderConfig
+from tests.python_process import ROOT
 
 # Different lengths, so batches pad and the longest-first order has to be undone.
 TEXTS = [
@@ -138,3 +144,46 @@ def test_an_int8_copy_too_far_from_fp32_is_refused(
 def test_invalid_runtime_settings_are_refused(base_model_dir: Path, fields, message) -> None:
     with pytest.raises(ValueError, match=message):
         EncoderConfig(model_dir=base_model_dir, **fields)
+
+
+# Waits until a shared start time after its imports, so the processes quantise at once.
+QUANTISE_AT_ONCE = """
+import sys, time
+from pathlib import Path
+from ml.embeddings import Encoder, EncoderConfig, default_base_model_dir
+start_at, cache = float(sys.argv[1]), Path(sys.argv[2])
+while time.time() < start_at:
+    time.sleep(0.005)
+config = EncoderConfig(
+    model_dir=default_base_model_dir(), device="cpu", runtime="onnx", quantize_int8=True,
+    onnx_cache_dir=cache,
+)
+print(Encoder(config)._onnx.path.name)
+"""
+
+
+def test_processes_starting_together_share_one_int8_copy(
+    onnx_encoder: Encoder, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    shutil.copy2(onnx_encoder._onnx.path, cache / onnx_encoder._onnx.path.name)
+    start_at = time.time() + 20  # after every process has imported torch and transformers
+    processes = [
+        subprocess.Popen(  # noqa: S603
+            [sys.executable, "-c", QUANTISE_AT_ONCE, str(start_at), str(cache)],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    results = [p.communicate(timeout=300) for p in processes]
+    for process, (_, err) in zip(processes, results, strict=True):
+        assert process.returncode == 0, err[-3000:]
+    names = {out.strip().splitlines()[-1] for out, _ in results}
+    assert len(names) == 1 and next(iter(names)).endswith("-int8.onnx")
+    assert {p.name for p in cache.iterdir()} == {onnx_encoder._onnx.path.name, *names}
+    # (nothing else: no temp files or folders left behind)
