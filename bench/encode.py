@@ -11,9 +11,9 @@ skipped) or a CSV file with a header row and a `text` column (the first *.csv in
 other columns are ignored). Without --data a built-in set of 64 short support / finance /
 product sentences is used. Texts are repeated or cut to --n.
 
-The encoders (on CPU: PyTorch fp32, PyTorch int8, ONNX Runtime fp32 = `onnx` and int8 =
-`onnx_int8`, what ML_ENCODER_INT8=1 runs; on CUDA: fp32,
-bf16 autocast and bf16 weights, the choices of ML_ENCODER_PRECISION) are loaded into the same
+The encoders (on CPU: PyTorch fp32, PyTorch int8, ONNX Runtime fp32 = `onnx` and ONNX
+Runtime int8 = `onnx_int8`, the service's CPU default; on CUDA: fp32, bf16 autocast and bf16
+weights, the choices of ML_ENCODER_PRECISION) are loaded into the same
 process and measured side by side, batch size by batch size, alternating for --repeats rounds
 and keeping each one's best, so the comparison shares threads, caches and machine state (the
 1-minute load average is recorded: numbers taken while other jobs share the CPU are noisy).
@@ -25,7 +25,7 @@ embedding of each distinct text (mean / p5 / min) and how often their nearest ne
 (excluding the text itself) agree.
 `--retrieval-data DIR` (train.csv and test.csv, columns `text,category`, Banking77's format)
 adds what matters for the chat: for each test text, rank the categories by the best cosine to
-their train texts (the chat's dense retrieval) and report recall@1 / recall@5, fp32 vs int8.
+their train texts (the chat's dense retrieval) and report recall@1 / recall@5 for every mode.
 Writes bench/results/encode.json.
 """
 

@@ -222,7 +222,10 @@ class Fit:
         self.scheduler = get_linear_schedule_with_warmup(
             self.optimizer, int(self.total_steps * config.warmup_fraction), self.total_steps
         )
-        self.scaler = torch.amp.GradScaler("cuda", enabled=autocast_dtype(device) == torch.float16)
+        self.scaler = torch.amp.GradScaler(
+            "cuda",
+            enabled=config.mixed_precision and autocast_dtype(device) == torch.float16,
+        )
         self.shuffler = torch.Generator().manual_seed(config.seed)
         self.step = 0
         self.seen = 0
