@@ -175,6 +175,7 @@ class KnowledgeEntryAdmin(admin.ModelAdmin):
             {
                 **(extra_context or {}),
                 "can_rebuild_index": can_queue,
+                "index_status": selectors.search_index_status(),
                 "can_fine_tune": can_queue and request.user.has_perm("registry.add_modelversion"),
             },
         )

@@ -10,7 +10,10 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from apps.chat.kb_index import kb_index_path
 from apps.chat.models import Conversation, KnowledgeEntry, Message, UnansweredQuestion
+from ml.embeddings import encoder_space
+from ml.index import VectorIndex
 
 
 def messages_after(
@@ -87,4 +90,33 @@ def chat_analytics(*, days: int = 30) -> dict[str, Any]:
             up=Count("id", filter=Q(feedback=1)), down=Count("id", filter=Q(feedback=-1))
         ),
         "retention_days": settings.CHAT_RETENTION_DAYS,
+    }
+
+
+def search_index_status() -> dict[str, object]:
+    """What the saved index holds and whether the configured encoder made it (no model load)."""
+    wanted = encoder_space(settings.ML_BASE_MODEL)
+    meta = VectorIndex.saved_meta(kb_index_path())
+    if meta is None:
+        return {
+            "version": None,
+            "vectors": 0,
+            "space": None,
+            "encoder_space": wanted,
+            "current": False,
+            "problem": "not built yet",
+        }
+    space = meta.get("space")
+    problem = None
+    if space is None:
+        problem = "saved before indexes recorded their encoder; a rebuild makes sure"
+    elif space != wanted:
+        problem = f"built by another encoder ({space}); the bot cannot search it until rebuilt"
+    return {
+        "version": meta["version"],
+        "vectors": meta["count"],
+        "space": space,
+        "encoder_space": wanted,
+        "current": problem is None,
+        "problem": problem,
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery.signals import worker_ready
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -33,3 +34,11 @@ def phrasing_changed(sender: Any, instance: EntryPhrasing, **kwargs: Any) -> Non
     if isinstance(origin, KnowledgeEntry) or getattr(origin, "model", None) is KnowledgeEntry:
         return  # cascade of an entry deletion: the entry's own signal covers it
     services.entry_changed(instance.entry_id)
+
+
+@worker_ready.connect
+def index_checked_on_worker_start(sender: Any = None, **kwargs: Any) -> None:
+    """A worker that starts after ML_BASE_MODEL changed rebuilds the index for the new encoder."""
+    from apps.chat import tasks
+
+    tasks.ensure_index_current.delay()

@@ -19,6 +19,13 @@ def rebuild_index() -> int:
     return services.kb_index_rebuild()
 
 
+@shared_task(name="chat.ensure_index_current", acks_late=True)
+def ensure_index_current() -> dict[str, object]:
+    from apps.chat import services
+
+    return services.kb_index_ensure_current()
+
+
 @shared_task(name="chat.close_idle_conversations")
 def close_idle_conversations() -> int:
     from apps.chat import protocol, services

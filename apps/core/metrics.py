@@ -12,6 +12,8 @@ from pathlib import Path
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
+import ml.serving.metrics  # noqa: F401  (model-serving histograms join the registry here too)
+
 logger = logging.getLogger(__name__)
 
 HTTP_REQUEST_SECONDS = Histogram(
@@ -23,26 +25,9 @@ HTTP_REQUEST_SECONDS = Histogram(
 WEBSOCKET_CONNECTIONS = Gauge(
     "tessera_websocket_connections", "Open websocket connections", ["consumer"]
 )
-MODEL_INFERENCE_SECONDS = Histogram(
-    "tessera_model_inference_seconds",
-    "Time of one batched forward pass",
-    ["task"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
-)
-MODEL_BATCH_SIZE = Histogram(
-    "tessera_model_batch_size",
-    "Items per batched forward pass",
-    ["task"],
-    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
-)
 ALERTS_SENT = Counter("tessera_alerts_sent", "Alerts sent", ["channel"])
 
 QUEUES = ("default", "gpu")
-
-
-def observe_batch(task: str, batch_size: int, seconds: float) -> None:
-    MODEL_BATCH_SIZE.labels(task=task).observe(batch_size)
-    MODEL_INFERENCE_SECONDS.labels(task=task).observe(seconds)
 
 
 def queue_depths() -> dict[str, int]:

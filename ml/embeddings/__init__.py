@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
-from ml.embeddings.encoder import Encoder, EncoderConfig, ModelDirError, default_base_model_dir
+from ml.embeddings.encoder import (
+    Encoder,
+    EncoderConfig,
+    ModelDirError,
+    default_base_model_dir,
+    encoder_space,
+)
 
-__all__ = ["Encoder", "EncoderConfig", "ModelDirError", "default_base_model_dir"]
+__all__ = ["Encoder", "EncoderConfig", "ModelDirError", "default_base_model_dir", "encoder_space"]

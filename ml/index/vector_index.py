@@ -13,6 +13,7 @@ L2-normalised on the way in (a no-op for Encoder output).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -25,7 +26,7 @@ import faiss
 import numpy as np
 
 from ml.index.arrays import IdsLike, as_ids, as_unit_rows, compact_rows, grow
-from ml.index.config import IndexConfig, faiss_has_gpu, shared_gpu_resources
+from ml.index.config import IndexConfig, IndexSpaceMismatch, faiss_has_gpu, shared_gpu_resources
 from ml.index.persistence import read_current_version, save_version, version_dir
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,11 @@ class VectorIndex:
     @property
     def dim(self) -> int:
         return self._config.dim
+
+    @property
+    def space(self) -> str | None:
+        """The embedding space of the vectors (IndexConfig.space); None when unknown."""
+        return self._config.space
 
     @property
     def kind(self) -> str:
@@ -376,12 +382,25 @@ class VectorIndex:
             "created_unix": now,
             "hnsw_m": self._config.hnsw_m,
             "ef_construction": self._config.ef_construction,
+            "space": self._config.space,
         }
         (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
+    @staticmethod
+    def saved_meta(path: Path) -> dict[str, Any] | None:
+        """meta.json of the version CURRENT points to (None when nothing is saved), cheaply."""
+        version = read_current_version(Path(path))
+        if version is None:
+            return None
+        return json.loads((version_dir(Path(path), version) / "meta.json").read_text("utf-8"))
+
     @classmethod
     def load(cls, path: Path, config: IndexConfig | None = None) -> VectorIndex:
-        """Load the version CURRENT points to; `config` defaults to the saved dim.
+        """Load the version CURRENT points to; `config` defaults to the saved dim and space.
+
+        Raises IndexSpaceMismatch when `config.space` is set and the saved index records
+        another space. An index saved before spaces were recorded loads with `space` None
+        (unknown), so an upgrade keeps serving until its owner rebuilds it.
 
         Retries when a concurrent writer prunes the version between reading CURRENT and
         reading its files.
@@ -404,8 +423,12 @@ class VectorIndex:
         if meta.get("format") != FORMAT_VERSION:
             raise ValueError(f"{vdir}/meta.json has format {meta.get('format')!r}; re-save it")
         if config is None:
-            config = IndexConfig(dim=int(meta["dim"]))
-        elif config.dim != int(meta["dim"]):
+            config = IndexConfig(dim=int(meta["dim"]), space=meta.get("space"))
+        elif config.space is not None and meta.get("space") not in (None, config.space):
+            raise IndexSpaceMismatch(vdir, meta.get("space"), config.space)
+        elif meta.get("space") is None and config.space is not None:
+            config = dataclasses.replace(config, space=None)
+        if config.dim != int(meta["dim"]):
             raise ValueError(
                 f"{vdir} holds dim {meta['dim']} vectors but IndexConfig.dim={config.dim}; "
                 "use the encoder the index was built with or rebuild the index"

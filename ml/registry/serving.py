@@ -20,6 +20,7 @@ from django.conf import settings
 from ml.embeddings import Encoder, EncoderConfig
 from ml.registry import selectors
 from ml.serving import MicroBatcher, ModelNotAvailable, PredictorCache, freeze_long_lived
+from ml.serving.metrics import observe_batch
 from ml.training import TextModel, load_text_model
 
 logger = logging.getLogger(__name__)
@@ -81,8 +82,6 @@ def _batcher(name: str, batch_fn: Any) -> MicroBatcher:
         with _lock:
             batcher = _batchers.get(name)
             if batcher is None:
-                from apps.core.metrics import observe_batch
-
                 batcher = MicroBatcher(
                     batch_fn,
                     max_batch_size=settings.ML_BATCH_MAX_SIZE,

@@ -59,3 +59,21 @@ def test_core_has_no_django_imports() -> None:
         if (hits := forbidden_imports(path.read_text(encoding="utf-8"), str(path)))
     }
     assert not offenders, f"Django imported outside ml/registry and ml/tasks.py: {offenders}"
+
+
+def test_nothing_under_ml_imports_the_apps() -> None:
+    """Even the registry app and the tasks: the apps build on ml/, never the other way."""
+    modules = sorted(ML_DIR.rglob("*.py"))
+    assert ML_DIR / "registry" / "serving.py" in modules
+    offenders = {
+        str(path.relative_to(ML_DIR.parent)): apps_hits
+        for path in modules
+        if (
+            apps_hits := [
+                hit
+                for hit in forbidden_imports(path.read_text(encoding="utf-8"), str(path))
+                if hit.split(": ")[1].split(".")[0] == "apps"
+            ]
+        )
+    }
+    assert not offenders, f"ml/ imports the apps: {offenders}"

@@ -13,6 +13,7 @@ from django.utils.text import slugify
 
 from apps.chat.kb_index import kb_index_writer
 from apps.chat.models import EntryPhrasing, KnowledgeEntry
+from ml.index import IndexSpaceMismatch, VectorIndex
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +148,17 @@ def kb_index_sync(*, entry_ids: Sequence[int]) -> dict[str, int]:
     """Re-embed the given entries' phrasings and drop every vector no active phrasing owns.
 
     Idempotent: running it twice, or for an entry deleted meanwhile, leaves the same index.
+    When the saved index was built by another encoder, every phrasing is re-embedded instead
+    (a fresh index), since this encoder's vectors cannot join it.
     """
+    try:
+        return _kb_index_sync(entry_ids)
+    except IndexSpaceMismatch as exc:
+        logger.warning("chat kb index from another encoder (%s); rebuilding it", exc)
+        return {"upserted": kb_index_rebuild(), "removed": 0, "rebuilt": 1}
+
+
+def _kb_index_sync(entry_ids: Sequence[int]) -> dict[str, int]:
     phrasings = list(
         EntryPhrasing.objects.filter(entry_id__in=entry_ids, entry__active=True).values_list(
             "id", "text"
@@ -186,3 +197,26 @@ def kb_index_rebuild(*, batch_size: int = 512, progress=None) -> int:  # noqa: A
                 progress(min(1.0, (start + len(chunk)) / max(1, len(rows))))
         count = len(index)
     return count
+
+
+def kb_index_ensure_current() -> dict[str, object]:
+    """Rebuild the index when the saved one was not built by this encoder, else do nothing.
+
+    Run when a worker starts: after ML_BASE_MODEL changes (or on the first start after an
+    upgrade from indexes that did not record their encoder) the chat comes back by itself.
+    """
+    from django.conf import settings
+
+    from apps.chat.kb_index import kb_index_path
+    from ml.embeddings import encoder_space
+
+    wanted = encoder_space(settings.ML_BASE_MODEL)  # without loading the model
+    meta = VectorIndex.saved_meta(kb_index_path())
+    saved = meta.get("space") if meta else None
+    if meta is None and not EntryPhrasing.objects.filter(entry__active=True).exists():
+        return {"rebuilt": False, "space": wanted, "reason": "no index and nothing to index"}
+    if saved == wanted:
+        return {"rebuilt": False, "space": wanted, "reason": "current"}
+    vectors = kb_index_rebuild()
+    logger.info("chat kb index rebuilt for encoder %s (was %s): %s vectors", wanted, saved, vectors)
+    return {"rebuilt": True, "space": wanted, "previous_space": saved, "vectors": vectors}
