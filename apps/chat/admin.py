@@ -41,6 +41,11 @@ from apps.chat.models import (
 )
 from ml.errors import ServiceError
 
+OUT_OF_SCOPE_DONE = (
+    "{count} question(s) marked out of scope. The next chat.intent fine-tune learns them, and "
+    "the bot then offers a person for questions like them."
+)
+
 INTENT_TASK = "chat.intent"
 
 
@@ -316,6 +321,7 @@ class KnowledgeEntryAdmin(admin.ModelAdmin):
             "ranked": ranked,
             "intent": evidence.get("intent"),
             "intent_confidence": evidence.get("intent_confidence"),
+            "out_of_scope_probability": evidence.get("out_of_scope_probability"),
             "model_versions": evidence.get("model_versions", {}),
             "latency_ms": evidence.get("latency_ms"),
             "reply": reply,
@@ -353,7 +359,7 @@ class UnansweredQuestionAdmin(admin.ModelAdmin):
         "created_at",
     ]
     fields = readonly_fields
-    actions = ["create_entry", "attach_to_entry", "dismiss"]
+    actions = ["create_entry", "attach_to_entry", "mark_out_of_scope", "dismiss"]
     change_list_template = "admin/chat/unansweredquestion/change_list.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -386,6 +392,16 @@ class UnansweredQuestionAdmin(admin.ModelAdmin):
         url = reverse("admin:chat_unansweredquestion_attach")
         return HttpResponseRedirect(f"{url}?{_ids_param(ids)}")
 
+    @admin.action(
+        description="Out of scope: the next fine-tune learns to offer a person",
+        permissions=["change"],
+    )
+    def mark_out_of_scope(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = services.unanswered_mark_out_of_scope(
+            question_ids=list(queryset.values_list("id", flat=True))
+        )
+        self.message_user(request, OUT_OF_SCOPE_DONE.format(count=count))
+
     @admin.action(description="Dismiss", permissions=["change"])
     def dismiss(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = services.unanswered_dismiss(
@@ -409,6 +425,11 @@ class UnansweredQuestionAdmin(admin.ModelAdmin):
                 "dismiss/",
                 view(require_POST(self.dismiss_view)),
                 name="chat_unansweredquestion_dismiss",
+            ),
+            path(
+                "out-of-scope/",
+                view(require_POST(self.out_of_scope_view)),
+                name="chat_unansweredquestion_out_of_scope",
             ),
             *super().get_urls(),
         ]
@@ -551,16 +572,24 @@ class UnansweredQuestionAdmin(admin.ModelAdmin):
             questions=self._questions(ids),
         )
 
-    def dismiss_view(self, request: HttpRequest) -> HttpResponse:
+    def _mark_view(self, request: HttpRequest, mark: Any, done: str) -> HttpResponse:
         if not self.has_change_permission(request):
             raise PermissionDenied
         form = QuestionIdsForm(request.POST)
         if form.is_valid():
-            count = services.unanswered_dismiss(question_ids=form.cleaned_data["ids"])
-            self.message_user(request, f"{count} question(s) dismissed.")
+            count = mark(question_ids=form.cleaned_data["ids"])
+            self.message_user(request, done.format(count=count))
         else:
-            self.message_user(request, "Nothing to dismiss.", messages.WARNING)
+            self.message_user(request, "No questions selected.", messages.WARNING)
         return self._back(request)
+
+    def dismiss_view(self, request: HttpRequest) -> HttpResponse:
+        return self._mark_view(
+            request, services.unanswered_dismiss, "{count} question(s) dismissed."
+        )
+
+    def out_of_scope_view(self, request: HttpRequest) -> HttpResponse:
+        return self._mark_view(request, services.unanswered_mark_out_of_scope, OUT_OF_SCOPE_DONE)
 
 
 # --- conversations, privacy, analytics ---------------------------------------------------------

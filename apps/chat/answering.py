@@ -220,10 +220,19 @@ def rank_entries(
     ]
 
 
-def decide(ranked: Sequence[RankedEntry], thresholds: Thresholds) -> Decision:
-    """Answer, suggest or hand off from the top entry's confidence; nothing ranked hands off."""
+def decide(
+    ranked: Sequence[RankedEntry], thresholds: Thresholds, *, out_of_scope_probability: float = 0.0
+) -> Decision:
+    """Answer, suggest or hand off from the top entry's confidence; nothing ranked hands off.
+
+    `out_of_scope_probability`: the intent classifier's P(question is out of scope), when it
+    was trained with questions admins marked so. Entry scores are P(entry | in scope), so the
+    confidence is top score * (1 - P(out of scope)), compared with the same thresholds.
+    """
+    if not 0.0 <= out_of_scope_probability <= 1.0:
+        raise ValueError(f"out_of_scope_probability={out_of_scope_probability} not in [0, 1]")
     entries = list(ranked)
-    confidence = entries[0].score if entries else 0.0
+    confidence = entries[0].score * (1.0 - out_of_scope_probability) if entries else 0.0
     if not entries or confidence < thresholds.suggest:
         action = ACTION_HANDOFF
     elif confidence >= thresholds.answer:

@@ -8,6 +8,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+# The intent classifier's label for questions an admin marked "out of scope": asked, but
+# nothing the knowledge base should answer. Reserved: no entry may use it (slugify never
+# yields leading underscores, and a constraint stops explicit use).
+OUT_OF_SCOPE_INTENT = "__out_of_scope__"
+
 
 class KnowledgeEntry(models.Model):
     """One answer the bot can give, with the questions that lead to it."""
@@ -26,6 +31,14 @@ class KnowledgeEntry(models.Model):
     class Meta:
         ordering = ["title"]
         verbose_name_plural = "knowledge entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(intent=OUT_OF_SCOPE_INTENT),
+                name="chat_entry_intent_not_reserved",
+                violation_error_message=f"{OUT_OF_SCOPE_INTENT} is reserved for out-of-scope "
+                "questions; choose another intent",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -170,6 +183,7 @@ class UnansweredQuestion(models.Model):
         OPEN = "open"
         RESOLVED = "resolved"
         DISMISSED = "dismissed"
+        OUT_OF_SCOPE = "out_of_scope", "out of scope (the bot learns to offer a person)"
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="unanswered")
     text = models.TextField()

@@ -8,9 +8,11 @@ from ml.training import Example
 def intent_dataset() -> list[Example]:
     """Every phrasing of every active entry, plus customer questions whose answer got a thumbs-up.
 
-    Unanswered questions an admin attached to an entry became phrasings, so they are in too.
+    Unanswered questions an admin attached to an entry became phrasings, so they are in too;
+    those marked out of scope are examples of OUT_OF_SCOPE_INTENT (a question that is also a
+    phrasing or a liked question keeps its entry's label).
     """
-    from apps.chat.models import EntryPhrasing, Message
+    from apps.chat.models import OUT_OF_SCOPE_INTENT, EntryPhrasing, Message, UnansweredQuestion
 
     examples = [
         Example(text=text, label=intent)
@@ -34,4 +36,13 @@ def intent_dataset() -> list[Example]:
         if text not in seen:
             seen.add(text)
             examples.append(Example(text=text, label=intent))
+    out_of_scope = (
+        UnansweredQuestion.objects.filter(state=UnansweredQuestion.State.OUT_OF_SCOPE)
+        .order_by("id")
+        .values_list("text", flat=True)
+    )
+    for text in out_of_scope:
+        if text not in seen:
+            seen.add(text)
+            examples.append(Example(text=text, label=OUT_OF_SCOPE_INTENT))
     return examples

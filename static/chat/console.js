@@ -129,6 +129,7 @@
     var parts = [ev.decision || "?"];
     if (typeof ev.confidence === "number") parts.push("confidence " + ev.confidence.toFixed(2));
     if (ev.intent) parts.push("intent " + ev.intent + (typeof ev.intent_confidence === "number" ? " (" + ev.intent_confidence.toFixed(2) + ")" : ""));
+    if (typeof ev.out_of_scope_probability === "number" && ev.out_of_scope_probability >= 0.1) parts.push("out of scope " + ev.out_of_scope_probability.toFixed(2));
     details.appendChild(el("summary", null, "Evidence: " + parts.join(" · ")));
     var entries = ev.entries || [];
     if (entries.length) {

@@ -41,6 +41,7 @@ from apps.chat.services.learning import (
     unanswered_group_by_similarity,
     unanswered_group_similarity,
     unanswered_groups,
+    unanswered_mark_out_of_scope,
 )
 from apps.chat.services.lifecycle import (
     conversations_close_idle,
@@ -83,6 +84,7 @@ __all__ = [
     "title_phrasing_sync",
     "unanswered_attach",
     "unanswered_dismiss",
+    "unanswered_mark_out_of_scope",
     "unanswered_entry_create",
     "unanswered_group_by_similarity",
     "unanswered_group_similarity",

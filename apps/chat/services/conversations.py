@@ -18,7 +18,13 @@ from apps.chat.answering import Thresholds, decide, rank_entries
 from apps.chat.exceptions import ChatError
 from apps.chat.handoff_requests import handoff_request_match
 from apps.chat.kb_index import kb_index_reader, kb_index_search
-from apps.chat.models import Conversation, EntryPhrasing, KnowledgeEntry, Message
+from apps.chat.models import (
+    OUT_OF_SCOPE_INTENT,
+    Conversation,
+    EntryPhrasing,
+    KnowledgeEntry,
+    Message,
+)
 from apps.chat.models import UnansweredQuestion as Unanswered
 from apps.chat.privacy import mask_pii
 
@@ -146,8 +152,11 @@ def answer_question(text: str) -> dict[str, Any]:
     )  # the active filter is here: a hit whose entry is missing from `entries` is dropped
     hits = [(entry_of[pid], score) for pid, score in hits if entry_of.get(pid) in entries]
     intent_probs, intent_version = _intent_probabilities(text)
+    out_of_scope = 0.0
     entry_probs = None
     if intent_probs is not None:
+        # Not an entry: it lowers the confidence in every entry instead (see `decide`).
+        out_of_scope = min(1.0, max(0.0, intent_probs.pop(OUT_OF_SCOPE_INTENT, 0.0)))
         # Entries newer than the model have no intent in it: rank_entries treats them neutrally.
         entry_probs = {
             eid: intent_probs[entry.intent]
@@ -155,9 +164,9 @@ def answer_question(text: str) -> dict[str, Any]:
             if entry.intent in intent_probs
         }
         # An entry the classifier is sure about may be missing from the top-k phrasings.
-        best_intent = max(intent_probs, key=intent_probs.get)
+        best_intent = max(intent_probs, key=intent_probs.get, default=None)
         extra = KnowledgeEntry.objects.filter(intent=best_intent, active=True).first()
-        if extra is not None and extra.id not in entries:
+        if extra is not None and best_intent is not None and extra.id not in entries:
             entries[extra.id] = extra
             entry_probs[extra.id] = intent_probs[best_intent]
     ranked = rank_entries(
@@ -169,7 +178,7 @@ def answer_question(text: str) -> dict[str, Any]:
     thresholds = Thresholds(
         answer=settings.CHAT_ANSWER_THRESHOLD, suggest=settings.CHAT_SUGGEST_THRESHOLD
     )
-    decision = decide(ranked, thresholds)
+    decision = decide(ranked, thresholds, out_of_scope_probability=out_of_scope)
     top_intent = max(intent_probs, key=intent_probs.get) if intent_probs else None
     return {
         "decision": decision,
@@ -199,6 +208,9 @@ def answer_question(text: str) -> dict[str, Any]:
             ],
             "intent": top_intent,
             "intent_confidence": round(intent_probs[top_intent], 4) if top_intent else None,
+            "out_of_scope_probability": round(out_of_scope, 4)
+            if intent_probs is not None
+            else None,
             "model_versions": {INTENT_TASK: intent_version or None, "encoder": _encoder_name()},
             "thresholds": {"answer": thresholds.answer, "suggest": thresholds.suggest},
             "latency_ms": round((time.perf_counter() - started) * 1000, 1),

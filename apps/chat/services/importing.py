@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from apps.chat.exceptions import ChatError
-from apps.chat.models import EntryPhrasing, KnowledgeEntry
+from apps.chat.models import OUT_OF_SCOPE_INTENT, EntryPhrasing, KnowledgeEntry
 from apps.chat.services.knowledge import entry_create, index_updates_deferred, phrasing_add_many
 
 logger = logging.getLogger(__name__)
@@ -238,6 +238,8 @@ def _row_validate(number: int, record: Any, *, from_csv: bool) -> _Row:
             row.fail("intent", "cannot be derived from this title; give an intent")
     elif intent and not INTENT_RE.match(intent):
         row.fail("intent", f"{intent!r} is not a slug; use letters, digits, - and _ only")
+    elif intent == OUT_OF_SCOPE_INTENT:
+        row.fail("intent", f"{intent!r} is reserved for out-of-scope questions")
     row.intent = intent
     row.phrasings = _text_list(
         row,

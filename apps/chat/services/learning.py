@@ -199,8 +199,19 @@ def unanswered_attach(*, question_ids: Sequence[int], entry: KnowledgeEntry) -> 
     return added
 
 
+def unanswered_mark_out_of_scope(*, question_ids: Sequence[int]) -> int:
+    """Open questions the knowledge base should not answer: the next intent fine-tune learns
+    them as OUT_OF_SCOPE_INTENT, so the bot offers a person for such questions instead of
+    stretching an entry to fit (Rasa's out_of_scope intent, learned from real traffic)."""
+    marked = UnansweredQuestion.objects.filter(
+        id__in=question_ids, state=UnansweredQuestion.State.OPEN
+    ).update(state=UnansweredQuestion.State.OUT_OF_SCOPE)
+    logger.info("unanswered marked out of scope=%s", marked)
+    return marked
+
+
 def unanswered_dismiss(*, question_ids: Sequence[int]) -> int:
-    """Mark open questions as not worth an answer (spam, greetings, out of scope)."""
+    """Mark open questions as not worth an answer or a lesson (spam, noise)."""
     dismissed = UnansweredQuestion.objects.filter(
         id__in=question_ids, state=UnansweredQuestion.State.OPEN
     ).update(state=UnansweredQuestion.State.DISMISSED)

@@ -1,0 +1,179 @@
+"""Questions an admin marks out of scope teach the bot to offer a person for questions like them.
+
+The admin marks them (grouped page or list action); the next `chat.intent` fine-tune learns
+them as a reserved label; the bot's confidence in any entry is then scaled by the
+classifier's P(in scope), so such questions are handed off instead of answered.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from apps.chat import services
+from apps.chat.answering import RankedEntry, Thresholds, decide
+from apps.chat.models import OUT_OF_SCOPE_INTENT, KnowledgeEntry, UnansweredQuestion
+from apps.chat.training import intent_dataset
+from tests.chat.factories import (
+    EntryPhrasingFactory,
+    UnansweredQuestionFactory,
+)
+
+CHANGELIST = "admin:chat_unansweredquestion_changelist"
+CRYPTO = [
+    "can I buy bitcoin in the app",
+    "do you support crypto trading",
+    "sell my ethereum",
+    "which cryptocurrencies can I trade",
+    "crypto wallet address",
+    "bitcoin price today",
+    "send dogecoin to a friend",
+    "is crypto staking available",
+]
+
+
+@pytest.fixture
+def intent_model_forgotten_after():  # noqa: ANN201
+    """The promoted model must not outlive this test in the process's predictor cache."""
+    from ml.registry import serving
+
+    yield
+    serving.predictor_cache.invalidate("chat.intent")
+
+
+def _examples() -> set[tuple[str, str]]:
+    return {(e.text, e.label) for e in intent_dataset()}
+
+
+@pytest.mark.django_db
+def test_marked_from_the_grouped_page_and_as_an_action_they_become_training_examples(
+    admin_client,
+):
+    first = UnansweredQuestionFactory(text="can I buy bitcoin here")
+    second = UnansweredQuestionFactory(text="what's the weather tomorrow")
+    left_open = UnansweredQuestionFactory(text="where is my card")
+    dismissed = UnansweredQuestionFactory(text="asdfgh")
+    services.unanswered_dismiss(question_ids=[dismissed.id])
+
+    response = admin_client.post(
+        reverse("admin:chat_unansweredquestion_out_of_scope"), {"ids": str(first.id)}, follow=True
+    )
+    assert "1 question(s) marked out of scope" in response.content.decode()
+    admin_client.post(
+        reverse(CHANGELIST), {"action": "mark_out_of_scope", "_selected_action": [second.id]}
+    )
+
+    states = dict(UnansweredQuestion.objects.values_list("text", "state"))
+    assert states == {
+        "can I buy bitcoin here": "out_of_scope",
+        "what's the weather tomorrow": "out_of_scope",
+        "where is my card": "open",
+        "asdfgh": "dismissed",
+    }
+    examples = _examples()
+    assert ("can I buy bitcoin here", OUT_OF_SCOPE_INTENT) in examples
+    assert ("what's the weather tomorrow", OUT_OF_SCOPE_INTENT) in examples
+    assert not {text for text, _ in examples} & {left_open.text, dismissed.text}
+
+
+@pytest.mark.django_db
+def test_a_question_that_is_also_a_phrasing_keeps_its_entry_label():
+    phrasing = EntryPhrasingFactory(text="freeze my card")
+    question = UnansweredQuestionFactory(text="freeze my card")
+    services.unanswered_mark_out_of_scope(question_ids=[question.id])
+
+    labels = [label for text, label in _examples() if text == "freeze my card"]
+
+    assert labels == [phrasing.entry.intent]
+
+
+@pytest.mark.django_db
+def test_only_open_questions_can_be_marked(admin_client):
+    resolved = UnansweredQuestionFactory(state=UnansweredQuestion.State.RESOLVED)
+
+    assert services.unanswered_mark_out_of_scope(question_ids=[resolved.id]) == 0
+    response = admin_client.post(
+        reverse("admin:chat_unansweredquestion_out_of_scope"), {"ids": "x"}, follow=True
+    )
+    assert "No questions selected" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_label_is_reserved_for_entries(admin_client):
+    result = services.kb_import(
+        content=f"title,answer,intent\nQ?,A.,{OUT_OF_SCOPE_INTENT}\n".encode(), file_format="csv"
+    )
+    assert not result.created and "reserved" in str(result.errors)
+
+    response = admin_client.post(
+        reverse("admin:chat_knowledgeentry_add"),
+        {
+            "title": "Q?",
+            "intent": OUT_OF_SCOPE_INTENT,
+            "answer": "A.",
+            "tags": "[]",
+            "language": "en",
+            "active": "on",
+            "phrasings-TOTAL_FORMS": "0",
+            "phrasings-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200 and "reserved for out-of-scope" in response.content.decode()
+    assert not KnowledgeEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("out_of_scope", "action", "confidence"),
+    [(0.0, "answer", 0.95), (0.1, "suggest", 0.855), (0.6, "handoff", 0.38)],
+)
+def test_confidence_is_the_entry_score_times_the_probability_of_being_in_scope(
+    out_of_scope, action, confidence
+):
+    ranked = [RankedEntry(entry_id=1, score=0.95, retrieval_score=0.9, intent_probability=0.9)]
+
+    decision = decide(
+        ranked, Thresholds(answer=0.9, suggest=0.5), out_of_scope_probability=out_of_scope
+    )
+
+    assert decision.action == action
+    assert decision.confidence == pytest.approx(confidence)
+    with pytest.raises(ValueError, match="out_of_scope_probability"):
+        decide(ranked, Thresholds(answer=0.9, suggest=0.5), out_of_scope_probability=1.5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_fine_tune_a_question_like_the_marked_ones_is_handed_off(
+    ws_kb, tiny_model_dir, artifacts_dir, intent_model_forgotten_after
+):
+    from ml.registry import services as registry
+    from ml.registry import serving
+    from tests.conftest import TINY_HYPERPARAMETERS
+
+    before = services.answer_question("can I trade bitcoin with you")
+    for text in CRYPTO:
+        UnansweredQuestionFactory(text=text)
+    services.unanswered_mark_out_of_scope(
+        question_ids=list(UnansweredQuestion.objects.values_list("id", flat=True))
+    )
+    version = registry.model_version_queue(
+        task="chat.intent",
+        base_model=str(tiny_model_dir),
+        hyperparameters={**TINY_HYPERPARAMETERS, "epochs": 30, "validation_fraction": 0.1},
+    )
+    registry.model_version_train(version_id=version.id)  # a no-op if the eager queue ran it
+    version.refresh_from_db()
+    assert version.status == "ready", version.error
+    registry.model_version_promote(version=version)
+    serving.predictor_cache.invalidate("chat.intent")
+
+    after = services.answer_question("can I trade bitcoin with you")
+    in_scope = services.answer_question("my new card still hasn't arrived")
+
+    # Retrieval alone stretches the nearest of four entries to fit, confidently.
+    assert before["decision"].action == "answer"
+    assert before["evidence"]["out_of_scope_probability"] is None  # no model yet
+    assert after["evidence"]["out_of_scope_probability"] > 0.5
+    assert after["decision"].action == "handoff"
+    assert after["evidence"]["confidence"] < before["evidence"]["confidence"]
+    assert in_scope["evidence"]["out_of_scope_probability"] < 0.5
+    assert in_scope["decision"].ranked[0].entry_id == ws_kb["card_arrival"].id
