@@ -5,6 +5,7 @@ Usage:
         [--max-test N] [--model DIR] [--device auto] [--int8] [--mixed-precision]
         [--threads N] [--seed 42] [--out bench/results/chat_quality.json]
     .venv/bin/python bench/chat_quality.py --data DIR --sweep [--max-train N]
+    .venv/bin/python bench/chat_quality.py --data DIR --labelled-oos M [--oos-intents 10]
 
 DIR holds `train.csv` and `test.csv` with columns `text,category` (Banking77's format); without
 them the benchmark prints why and exits 0. Test rows are used for final numbers only: every
@@ -29,6 +30,15 @@ Steps (each long one shows a progress bar):
 `--sweep` instead trains each SWEEP_CONFIGS variant (on at most `--max-train` rows of the train
 split), scores all of them on the whole validation split and writes
 bench/results/chat_quality_sweep.json; the main run records that summary when it exists.
+`--labelled-oos M` instead measures the "Out of scope" learning loop: besides the
+`--oos-intents` unseen intents of step 3, M more intents (seeded, disjoint) leave the knowledge
+base and their train questions become examples of the reserved out-of-scope label, as if an
+admin had marked them. Two classifiers are trained on the remaining intents, without and with
+those examples; the service's confidence (top score x (1 - P(out of scope))) gets thresholds
+chosen on validation exactly as in step 3, and the test reports OOS recall on the unseen
+intents (the target's question: does marking some topics teach the bot about others?), on the
+marked intents' own test questions, and in-scope accuracy. Writes
+bench/results/chat_quality_labelled_oos.json.
 `--threads 1` is much faster than torch's default on a CPU shared with other jobs (fewer
 threads fighting over the same cores); the JSON records threads and load average.
 Writes bench/results/chat_quality.json and prints a table.
@@ -55,6 +65,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "bench" / "results" / "chat_quality.json"
 SWEEP_OUT = ROOT / "bench" / "results" / "chat_quality_sweep.json"
+LABELLED_OOS_OUT = ROOT / "bench" / "results" / "chat_quality_labelled_oos.json"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -62,6 +73,9 @@ from apps.chat.answering import (  # noqa: E402 - needs ROOT on sys.path
     ACTION_ANSWER,
     ACTION_HANDOFF,
     ACTION_SUGGEST,
+    CLASSIFIER_WEIGHT,
+    COMBINED_TEMPERATURE,
+    OUT_OF_SCOPE_INTENT,
     Thresholds,
     combine_scores,
     decide,
@@ -627,6 +641,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="fine-tune under bf16 autocast on CUDA instead of fp32 (no effect on the CPU)",
     )
     parser.add_argument("--sweep", action="store_true", help="hyper-parameter sweep instead")
+    parser.add_argument(
+        "--labelled-oos",
+        type=int,
+        default=0,
+        metavar="M",
+        help="instead: M more intents become marked out-of-scope examples; compare classifiers "
+        "trained without and with them",
+    )
     parser.add_argument("--out", type=Path, default=None)
     return parser.parse_args(argv)
 
@@ -656,6 +678,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.sweep:
             result = run_sweep(args, base_model, device, work)
             out = args.out or SWEEP_OUT
+        elif args.labelled_oos > 0:
+            result = run_labelled_oos(args, base_model, device, work)
+            out = args.out or LABELLED_OOS_OUT
         else:
             result = run_benchmark(args, base_model, device, work)
             out = args.out or DEFAULT_OUT
@@ -668,7 +693,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, default=_json_default) + "\n")
-    if not args.sweep:
+    if args.labelled_oos > 0:
+        print(labelled_oos_table(result))
+    elif not args.sweep:
         print(table(result))
     print(f"wrote {out}")
     return 0
@@ -1071,6 +1098,151 @@ def run_oos(
             "in_scope_accuracy_lenient": "also counts suggest with the correct entry in the top 3",
         },
     }
+
+
+def run_labelled_oos(args: argparse.Namespace, base_model: Path, device: str, work: Path) -> dict:
+    """Classifiers without / with marked out-of-scope examples; see the module docstring."""
+    from ml.embeddings import Encoder, EncoderConfig
+    from ml.training import Example, load_text_model
+    from ml.training.data import label_set
+
+    fit, val, test = _splits(args)
+    labels = label_set(fit)
+    n_held = min(args.oos_intents, max(1, len(labels) // 4))
+    held = sorted(random.Random(args.seed).sample(labels, n_held))  # as in run_oos
+    rest = [label for label in labels if label not in held]
+    marked = sorted(
+        random.Random(args.seed + 1).sample(rest, min(args.labelled_oos, len(rest) // 2))
+    )
+    kept = [label for label in rest if label not in marked]
+    print(f"intents: {len(kept)} in scope, {len(held)} unseen, {len(marked)} marked out of scope")
+    hyper = dict(HYPERPARAMETERS)
+    if args.epochs is not None:
+        hyper["epochs"] = args.epochs
+
+    def rows(split: list[Any], wanted: Sequence[str]) -> list[Any]:
+        return [e for e in split if e.label in wanted]
+
+    def as_marked(split: list[Any]) -> list[Any]:
+        return [Example(text=e.text, label=OUT_OF_SCOPE_INTENT) for e in rows(split, marked)]
+
+    encoder = Encoder(EncoderConfig(model_dir=base_model, device=device, quantize_int8=args.int8))
+    in_fit = rows(fit, kept)
+    kb = KnowledgeBase(kept, [e.label for e in in_fit], encoder.encode([e.text for e in in_fit]))
+    # Validation as in run_oos: in-scope validation questions against every train and
+    # validation question of the unseen intents. Test: in-scope, unseen, marked.
+    val_sets = {"in_scope": rows(val, kept), "unseen": rows(fit, held) + rows(val, held)}
+    test_sets = {
+        "in_scope": rows(test, kept),
+        "unseen": rows(test, held),
+        "marked": rows(test, marked),
+    }
+    vectors = {
+        key: encoder.encode([e.text for e in items])
+        for key, items in [
+            *(("val_" + k, v) for k, v in val_sets.items()),
+            *(("test_" + k, v) for k, v in test_sets.items()),
+        ]
+    }
+    constants = {"temperature": COMBINED_TEMPERATURE, "classifier_weight": CLASSIFIER_WEIGHT}
+    variants: dict[str, Any] = {}
+    for name, extra_fit, extra_val in (
+        ("without_marked", [], []),
+        ("with_marked", as_marked(fit), as_marked(val)),
+    ):
+        metrics = train_intent_model(
+            base_model,
+            in_fit + extra_fit,
+            rows(val, kept) + extra_val,
+            work / f"labelled_oos_{name}",
+            hyper,
+            device=device,
+            seed=args.seed,
+            desc=f"fine-tune ({name.replace('_', ' ')})",
+        )
+        model = load_text_model(work / f"labelled_oos_{name}", device=device)
+        conf: dict[str, np.ndarray] = {}
+        top1: dict[str, np.ndarray] = {}
+        top3: dict[str, np.ndarray] = {}
+        p_oos: dict[str, np.ndarray] = {}
+        for prefix, sets in (("val_", val_sets), ("test_", test_sets)):
+            for key, items in sets.items():
+                probs, _ = model_outputs(
+                    model, [e.text for e in items], desc=f"{name} {prefix}{key}"
+                )
+                questions = Questions(
+                    kb,
+                    *kb.hits(vectors[prefix + key]),
+                    probs,
+                    model.labels,
+                    [e.label for e in items],
+                )
+                c, t1, t3, _ = outcomes(questions, constants, with_classifier=True)
+                out = (
+                    probs[:, model.labels.index(OUT_OF_SCOPE_INTENT)]
+                    if OUT_OF_SCOPE_INTENT in model.labels
+                    else np.zeros(len(items))
+                )
+                conf[prefix + key] = c * (1.0 - out)  # as `decide` scores it
+                top1[prefix + key], top3[prefix + key], p_oos[prefix + key] = t1, t3, out
+        thresholds, policy = choose_thresholds(
+            conf["val_in_scope"], top1["val_in_scope"], top3["val_in_scope"], conf["val_unseen"]
+        )
+        test_rates = action_rates(
+            conf["test_in_scope"],
+            top1["test_in_scope"],
+            top3["test_in_scope"],
+            conf["test_unseen"],
+            thresholds,
+        )
+        variants[name] = {
+            "thresholds": {"answer": thresholds.answer, "suggest": thresholds.suggest},
+            "threshold_policy": policy,
+            "val_accuracy": metrics["accuracy"],
+            "train_seconds": metrics["train_seconds"],
+            "n_train": len(in_fit) + len(extra_fit),
+            "test": test_rates,
+            "test_marked_oos_recall": float((conf["test_marked"] < thresholds.suggest).mean()),
+            "test_auroc_in_vs_unseen": _auroc(conf["test_in_scope"], conf["test_unseen"]),
+            "test_auroc_in_vs_marked": _auroc(conf["test_in_scope"], conf["test_marked"]),
+            "test_mean_p_out_of_scope": {
+                k[5:]: float(v.mean()) for k, v in p_oos.items() if k.startswith("test_")
+            },
+        }
+        marked_recall = variants[name]["test_marked_oos_recall"]
+        print(f"  {name}: {variants[name]['test']} marked {marked_recall:.3f}")
+    return {
+        **_common(args, device),
+        "data_dir": str(args.data),
+        "hyperparameters": hyper,
+        "unseen_intents": held,
+        "marked_intents": marked,
+        "n_in_scope_intents": len(kept),
+        "n_test": {k: len(v) for k, v in test_sets.items()},
+        "constants": constants,
+        "variants": variants,
+        "counting": "as run_oos: oos_recall = unseen-intent test questions handed off; "
+        "in_scope_accuracy = in-scope test questions answered with the right entry; "
+        "test_marked_oos_recall = marked intents' test questions handed off",
+    }
+
+
+def labelled_oos_table(result: dict[str, Any]) -> str:
+    lines = [
+        f"{result['n_in_scope_intents']} in-scope intents, {len(result['unseen_intents'])} unseen, "
+        f"{len(result['marked_intents'])} marked out of scope; test {result['n_test']}",
+        f"{'classifier':<16}{'oos_recall':>11}{'in_scope_acc':>13}{'marked_recall':>14}"
+        f"{'auroc_unseen':>13}{'train_s':>9}",
+    ]
+    for name, v in result["variants"].items():
+        lines.append(
+            f"{name:<16}{v['test']['oos_recall']:>11.3f}{v['test']['in_scope_accuracy']:>13.3f}"
+            f"{v['test_marked_oos_recall']:>14.3f}{v['test_auroc_in_vs_unseen']:>13.3f}"
+            f"{v['train_seconds']:>9.0f}"
+        )
+    goals = f"oos_recall >= {TARGETS['oos_recall']}, in-scope >= {TARGETS['in_scope_accuracy']}"
+    lines.append(f"targets: {goals}")
+    return "\n".join(lines)
 
 
 class NoveltyScores:

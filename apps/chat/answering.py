@@ -46,6 +46,11 @@ CLASSIFIER_WEIGHT = 0.625
 PROBABILITY_FLOOR = 1e-6  # an explicit P = 0 demotes an entry strongly but stays finite
 DEFAULT_TOP_N = 5
 
+# The intent classifier's label for questions an admin marked "out of scope": asked, but
+# nothing the knowledge base should answer. Reserved: no entry may use it (slugify never
+# yields leading underscores, and a constraint stops explicit use).
+OUT_OF_SCOPE_INTENT = "__out_of_scope__"
+
 ACTION_ANSWER = "answer"
 ACTION_SUGGEST = "suggest"
 ACTION_HANDOFF = "handoff"

@@ -8,10 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-# The intent classifier's label for questions an admin marked "out of scope": asked, but
-# nothing the knowledge base should answer. Reserved: no entry may use it (slugify never
-# yields leading underscores, and a constraint stops explicit use).
-OUT_OF_SCOPE_INTENT = "__out_of_scope__"
+from apps.chat.answering import OUT_OF_SCOPE_INTENT
 
 
 class KnowledgeEntry(models.Model):

@@ -12,7 +12,8 @@ def intent_dataset() -> list[Example]:
     those marked out of scope are examples of OUT_OF_SCOPE_INTENT (a question that is also a
     phrasing or a liked question keeps its entry's label).
     """
-    from apps.chat.models import OUT_OF_SCOPE_INTENT, EntryPhrasing, Message, UnansweredQuestion
+    from apps.chat.answering import OUT_OF_SCOPE_INTENT
+    from apps.chat.models import EntryPhrasing, Message, UnansweredQuestion
 
     examples = [
         Example(text=text, label=intent)

@@ -105,3 +105,26 @@ def test_missing_data_dir_is_skipped_with_a_message(
     assert _bench().main(["--data", str(tmp_path / "nope"), "--out", str(out)]) == 0
     assert "skipped" in capsys.readouterr().out
     assert not out.exists()
+
+
+def test_labelled_oos_study_compares_both_classifiers(tmp_path: Path, tiny_model_dir: Path):
+    data = _dataset(tmp_path / "data")
+    out = tmp_path / "labelled.json"
+    argv = ["--data", str(data), "--model", str(tiny_model_dir), "--epochs", "1"]
+    argv += ["--device", "cpu", "--labelled-oos", "2", "--out", str(out)]
+
+    assert _bench().main(argv) == 0
+
+    result = json.loads(out.read_text())
+    assert len(result["unseen_intents"]) == 2 and len(result["marked_intents"]) == 2
+    assert not set(result["unseen_intents"]) & set(result["marked_intents"])
+    assert result["n_in_scope_intents"] == 4
+    assert result["n_test"] == {"in_scope": 24, "unseen": 12, "marked": 12}
+    without, with_marked = result["variants"]["without_marked"], result["variants"]["with_marked"]
+    assert with_marked["n_train"] > without["n_train"]
+    assert without["test_mean_p_out_of_scope"]["marked"] == 0.0  # no such label to predict
+    assert with_marked["test_mean_p_out_of_scope"]["marked"] > 0.0
+    for variant in (without, with_marked):
+        assert 0.0 <= variant["test"]["oos_recall"] <= 1.0
+        assert 0.0 <= variant["test"]["in_scope_accuracy"] <= 1.0
+        assert 0.0 <= variant["test_marked_oos_recall"] <= 1.0

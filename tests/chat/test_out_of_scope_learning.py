@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 
 from apps.chat import services
-from apps.chat.answering import RankedEntry, Thresholds, decide
-from apps.chat.models import OUT_OF_SCOPE_INTENT, KnowledgeEntry, UnansweredQuestion
+from apps.chat.answering import OUT_OF_SCOPE_INTENT, RankedEntry, Thresholds, decide
+from apps.chat.models import KnowledgeEntry, UnansweredQuestion
 from apps.chat.training import intent_dataset
 from tests.chat.factories import (
     EntryPhrasingFactory,

@@ -14,17 +14,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
-from apps.chat.answering import Thresholds, decide, rank_entries
+from apps.chat.answering import OUT_OF_SCOPE_INTENT, Thresholds, decide, rank_entries
 from apps.chat.exceptions import ChatError
 from apps.chat.handoff_requests import handoff_request_match
 from apps.chat.kb_index import kb_index_reader, kb_index_search
-from apps.chat.models import (
-    OUT_OF_SCOPE_INTENT,
-    Conversation,
-    EntryPhrasing,
-    KnowledgeEntry,
-    Message,
-)
+from apps.chat.models import Conversation, EntryPhrasing, KnowledgeEntry, Message
 from apps.chat.models import UnansweredQuestion as Unanswered
 from apps.chat.privacy import mask_pii
 

@@ -20,8 +20,9 @@ from typing import Any
 from django.db import transaction
 from django.utils.text import slugify
 
+from apps.chat.answering import OUT_OF_SCOPE_INTENT
 from apps.chat.exceptions import ChatError
-from apps.chat.models import OUT_OF_SCOPE_INTENT, EntryPhrasing, KnowledgeEntry
+from apps.chat.models import EntryPhrasing, KnowledgeEntry
 from apps.chat.services.knowledge import entry_create, index_updates_deferred, phrasing_add_many
 
 logger = logging.getLogger(__name__)
