@@ -96,7 +96,10 @@ def chat_analytics(*, days: int = 30) -> dict[str, Any]:
 def search_index_status() -> dict[str, object]:
     """What the saved index holds and whether the configured encoder made it (no model load)."""
     wanted = encoder_space(settings.ML_BASE_MODEL)
-    meta = VectorIndex.saved_meta(kb_index_path())
+    try:
+        meta = VectorIndex.saved_meta(kb_index_path())
+    except (OSError, ValueError) as exc:  # a version pruned under us, a damaged file
+        meta = {"version": None, "count": 0, "space": None, "error": str(exc)}
     if meta is None:
         return {
             "version": None,
@@ -108,7 +111,9 @@ def search_index_status() -> dict[str, object]:
         }
     space = meta.get("space")
     problem = None
-    if space is None:
+    if "error" in meta:
+        problem = f"cannot read the saved index: {meta['error']}"
+    elif space is None:
         problem = "saved before indexes recorded their encoder; a rebuild makes sure"
     elif space != wanted:
         problem = f"built by another encoder ({space}); the bot cannot search it until rebuilt"

@@ -105,8 +105,10 @@ def model_fingerprint(model_dir: Path) -> str:
     """
     digest = hashlib.sha256()
     for path in sorted(p for p in Path(model_dir).rglob("*") if p.is_file()):
-        if any(part.startswith(".") for part in path.relative_to(model_dir).parts):
-            continue
+        if path.suffix == ".md" or any(
+            part.startswith(".") for part in path.relative_to(model_dir).parts
+        ):
+            continue  # hidden files and model cards do not change a vector
         size = path.stat().st_size
         digest.update(f"{path.relative_to(model_dir).as_posix()}|{size}|".encode())
         with open(path, "rb") as handle:

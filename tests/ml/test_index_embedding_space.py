@@ -62,6 +62,8 @@ def test_encoder_space_follows_the_model_contents_not_its_location(tmp_path, tin
     shutil.copytree(tiny_model_dir, copy)
     assert encoder_space(copy) == encoder_space(tiny_model_dir)
     assert encoder_space(copy).startswith(f"{tiny_model_dir.name}-")
+    (copy / "README.md").write_text("a model card edit changes no vector")
+    assert encoder_space(copy) == encoder_space(tiny_model_dir)
 
     config = json.loads((copy / "config.json").read_text())
     config["retrained_marker"] = 1
