@@ -37,13 +37,14 @@ from apps.chat.models import (
     EntryPhrasing,
     KnowledgeEntry,
     Message,
+    OutOfScopeExample,
     UnansweredQuestion,
 )
 from ml.errors import ServiceError
 
 OUT_OF_SCOPE_DONE = (
-    "{count} question(s) marked out of scope. The next chat.intent fine-tune learns them, and "
-    "the bot then offers a person for questions like them."
+    "{count} question(s) marked out of scope and added to the out-of-scope examples. The next "
+    "chat.intent fine-tune learns them, and the bot then offers a person for questions like them."
 )
 
 INTENT_TASK = "chat.intent"
@@ -590,6 +591,17 @@ class UnansweredQuestionAdmin(admin.ModelAdmin):
 
     def out_of_scope_view(self, request: HttpRequest) -> HttpResponse:
         return self._mark_view(request, services.unanswered_mark_out_of_scope, OUT_OF_SCOPE_DONE)
+
+
+@admin.register(OutOfScopeExample)
+class OutOfScopeExampleAdmin(admin.ModelAdmin):
+    """Questions the bot should hand to a person; the next chat.intent fine-tune learns them."""
+
+    list_display = ["text", "source", "created_at"]
+    list_filter = ["source"]
+    search_fields = ["text"]
+    fields = ["text", "source", "created_at"]
+    readonly_fields = ["source", "created_at"]
 
 
 # --- conversations, privacy, analytics ---------------------------------------------------------

@@ -199,3 +199,28 @@ class UnansweredQuestion(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+class OutOfScopeExample(models.Model):
+    """A question the bot should not answer from the knowledge base: it offers a person.
+
+    The `chat.intent` fine-tune learns these as OUT_OF_SCOPE_INTENT (Rasa's out_of_scope
+    intent). Added by hand in admin, by the demo, or by marking unanswered questions out of
+    scope (their stored text, already masked, is copied here like a learned phrasing).
+    """
+
+    class Source(models.TextChoices):
+        MANUAL = "manual"
+        MARKED = "marked", "marked from an unanswered question"
+        DEMO = "demo"
+
+    text = models.CharField(max_length=500, unique=True)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "out-of-scope example"
+
+    def __str__(self) -> str:
+        return self.text

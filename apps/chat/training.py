@@ -8,12 +8,12 @@ from ml.training import Example
 def intent_dataset() -> list[Example]:
     """Every phrasing of every active entry, plus customer questions whose answer got a thumbs-up.
 
-    Unanswered questions an admin attached to an entry became phrasings, so they are in too;
-    those marked out of scope are examples of OUT_OF_SCOPE_INTENT (a question that is also a
-    phrasing or a liked question keeps its entry's label).
+    Unanswered questions an admin attached to an entry became phrasings, so they are in too.
+    Out-of-scope examples (admin, demo, or unanswered questions marked so) are examples of
+    OUT_OF_SCOPE_INTENT; a text that is also a phrasing or a liked question keeps its entry.
     """
     from apps.chat.answering import OUT_OF_SCOPE_INTENT
-    from apps.chat.models import EntryPhrasing, Message, UnansweredQuestion
+    from apps.chat.models import EntryPhrasing, Message, OutOfScopeExample
 
     examples = [
         Example(text=text, label=intent)
@@ -37,12 +37,7 @@ def intent_dataset() -> list[Example]:
         if text not in seen:
             seen.add(text)
             examples.append(Example(text=text, label=intent))
-    out_of_scope = (
-        UnansweredQuestion.objects.filter(state=UnansweredQuestion.State.OUT_OF_SCOPE)
-        .order_by("id")
-        .values_list("text", flat=True)
-    )
-    for text in out_of_scope:
+    for text in OutOfScopeExample.objects.order_by("id").values_list("text", flat=True):
         if text not in seen:
             seen.add(text)
             examples.append(Example(text=text, label=OUT_OF_SCOPE_INTENT))

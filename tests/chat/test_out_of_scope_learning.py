@@ -1,8 +1,9 @@
-"""Questions an admin marks out of scope teach the bot to offer a person for questions like them.
+"""Out-of-scope examples teach the bot to offer a person for questions like them.
 
-The admin marks them (grouped page or list action); the next `chat.intent` fine-tune learns
-them as a reserved label; the bot's confidence in any entry is then scaled by the
-classifier's P(in scope), so such questions are handed off instead of answered.
+An admin adds them by hand or marks unanswered questions (grouped page or list action); the
+demo ships some. The next `chat.intent` fine-tune learns them as a reserved label; the bot's
+confidence in any entry is then scaled by the classifier's P(in scope), so such questions are
+handed off instead of answered.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from django.urls import reverse
 
 from apps.chat import services
 from apps.chat.answering import OUT_OF_SCOPE_INTENT, RankedEntry, Thresholds, decide
-from apps.chat.models import KnowledgeEntry, UnansweredQuestion
+from apps.chat.models import KnowledgeEntry, OutOfScopeExample, UnansweredQuestion
 from apps.chat.training import intent_dataset
 from tests.chat.factories import (
     EntryPhrasingFactory,
@@ -70,10 +71,44 @@ def test_marked_from_the_grouped_page_and_as_an_action_they_become_training_exam
         "where is my card": "open",
         "asdfgh": "dismissed",
     }
+    assert dict(OutOfScopeExample.objects.values_list("text", "source")) == {
+        "can I buy bitcoin here": "marked",
+        "what's the weather tomorrow": "marked",
+    }
     examples = _examples()
     assert ("can I buy bitcoin here", OUT_OF_SCOPE_INTENT) in examples
     assert ("what's the weather tomorrow", OUT_OF_SCOPE_INTENT) in examples
     assert not {text for text, _ in examples} & {left_open.text, dismissed.text}
+
+
+@pytest.mark.django_db
+def test_an_admin_adds_examples_by_hand(admin_client):
+    response = admin_client.post(
+        reverse("admin:chat_outofscopeexample_add"), {"text": "do you sell car insurance"}
+    )
+    assert response.status_code == 302
+    again = admin_client.post(
+        reverse("admin:chat_outofscopeexample_add"), {"text": "do you sell car insurance"}
+    )
+    assert again.status_code == 200 and "already exists" in again.content.decode()
+
+    assert ("do you sell car insurance", OUT_OF_SCOPE_INTENT) in _examples()
+    assert OutOfScopeExample.objects.get().source == "manual"
+
+
+@pytest.mark.django_db
+def test_the_demo_ships_examples_once(artifacts_dir):
+    from apps.chat.demo_data import load_demo_knowledge_base
+
+    first = load_demo_knowledge_base()
+    count = OutOfScopeExample.objects.filter(source="demo").count()
+    second = load_demo_knowledge_base()
+
+    assert count >= 20 and f"{count} out-of-scope examples added" in first
+    assert "0 out-of-scope examples added" in second
+    assert OutOfScopeExample.objects.count() == count
+    labels = [label for _, label in _examples()]
+    assert labels.count(OUT_OF_SCOPE_INTENT) == count
 
 
 @pytest.mark.django_db

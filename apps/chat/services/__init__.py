@@ -35,6 +35,7 @@ from apps.chat.services.knowledge import (
 )
 from apps.chat.services.learning import (
     UnansweredGroup,
+    out_of_scope_examples_add,
     unanswered_attach,
     unanswered_dismiss,
     unanswered_entry_create,
@@ -83,6 +84,7 @@ __all__ = [
     "RowError",
     "title_phrasing_sync",
     "unanswered_attach",
+    "out_of_scope_examples_add",
     "unanswered_dismiss",
     "unanswered_mark_out_of_scope",
     "unanswered_entry_create",

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.chat.exceptions import ChatError
-from apps.chat.models import EntryPhrasing, KnowledgeEntry, UnansweredQuestion
+from apps.chat.models import EntryPhrasing, KnowledgeEntry, OutOfScopeExample, UnansweredQuestion
 from apps.chat.services.knowledge import entry_create, phrasing_add_many
 
 logger = logging.getLogger(__name__)
@@ -200,14 +200,37 @@ def unanswered_attach(*, question_ids: Sequence[int], entry: KnowledgeEntry) -> 
 
 
 def unanswered_mark_out_of_scope(*, question_ids: Sequence[int]) -> int:
-    """Open questions the knowledge base should not answer: the next intent fine-tune learns
-    them as OUT_OF_SCOPE_INTENT, so the bot offers a person for such questions instead of
-    stretching an entry to fit (Rasa's out_of_scope intent, learned from real traffic)."""
-    marked = UnansweredQuestion.objects.filter(
-        id__in=question_ids, state=UnansweredQuestion.State.OPEN
-    ).update(state=UnansweredQuestion.State.OUT_OF_SCOPE)
+    """Open questions the knowledge base should not answer become out-of-scope examples.
+
+    The next intent fine-tune learns them as OUT_OF_SCOPE_INTENT, so the bot offers a person
+    for questions like them instead of stretching an entry to fit.
+    """
+    with transaction.atomic():
+        questions = list(
+            UnansweredQuestion.objects.select_for_update().filter(
+                id__in=question_ids, state=UnansweredQuestion.State.OPEN
+            )
+        )
+        out_of_scope_examples_add(
+            texts=[q.text for q in questions], source=OutOfScopeExample.Source.MARKED
+        )
+        marked = UnansweredQuestion.objects.filter(id__in=[q.id for q in questions]).update(
+            state=UnansweredQuestion.State.OUT_OF_SCOPE
+        )
     logger.info("unanswered marked out of scope=%s", marked)
     return marked
+
+
+def out_of_scope_examples_add(*, texts: Sequence[str], source: str) -> int:
+    """Add examples (whitespace-normalised, at most 500 characters); repeats are skipped."""
+    limit = OutOfScopeExample._meta.get_field("text").max_length
+    clean = {" ".join(text.split())[:limit] for text in texts} - {""}
+    existing = set(OutOfScopeExample.objects.filter(text__in=clean).values_list("text", flat=True))
+    OutOfScopeExample.objects.bulk_create(
+        [OutOfScopeExample(text=text, source=source) for text in sorted(clean - existing)],
+        ignore_conflicts=True,  # a concurrent add of the same text
+    )
+    return len(clean - existing)
 
 
 def unanswered_dismiss(*, question_ids: Sequence[int]) -> int:
