@@ -243,7 +243,8 @@ class KnowledgeEntryAdmin(admin.ModelAdmin):
                 self.message_user(
                     request,
                     f"Imported {result.imported} of {result.rows} rows ({result.created} new, "
-                    f"{result.updated} updated, {result.phrasings_added} phrasings added); "
+                    f"{result.updated} updated, {result.phrasings_added} phrasings added, "
+                    f"{result.out_of_scope_added} out-of-scope examples added); "
                     f"{result.failed_rows} rows with errors were skipped.",
                     level,
                 )

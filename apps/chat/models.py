@@ -205,13 +205,14 @@ class OutOfScopeExample(models.Model):
     """A question the bot should not answer from the knowledge base: it offers a person.
 
     The `chat.intent` fine-tune learns these as OUT_OF_SCOPE_INTENT (Rasa's out_of_scope
-    intent). Added by hand in admin, by the demo, or by marking unanswered questions out of
-    scope (their stored text, already masked, is copied here like a learned phrasing).
+    intent). Added by hand in admin, by a JSON import, by the demo, or by marking unanswered
+    questions out of scope (their stored text, already masked, is copied like a learned phrasing).
     """
 
     class Source(models.TextChoices):
         MANUAL = "manual"
         MARKED = "marked", "marked from an unanswered question"
+        IMPORT = "import"
         DEMO = "demo"
 
     text = models.CharField(max_length=500, unique=True)

@@ -97,6 +97,47 @@ def test_an_admin_adds_examples_by_hand(admin_client):
 
 
 @pytest.mark.django_db
+def test_json_import_and_export_carry_the_examples(admin_client):
+    import json
+
+    document = {
+        "entries": [{"title": "When will my card arrive?", "answer": "In 5 days."}],
+        "out_of_scope": ["do you sell car insurance", "  do you sell   car insurance ", "hi"],
+    }
+    result = services.kb_import(content=json.dumps(document).encode(), file_format="json")
+
+    assert (result.created, result.out_of_scope_added) == (1, 2)
+    assert set(OutOfScopeExample.objects.values_list("text", "source")) == {
+        ("do you sell car insurance", "import"),
+        ("hi", "import"),
+    }
+    exported = json.loads(services.kb_export(file_format="json"))
+    assert exported["out_of_scope"] == ["do you sell car insurance", "hi"]
+    again = services.kb_import(content=json.dumps(exported).encode(), file_format="json")
+    assert again.out_of_scope_added == 0 and again.updated == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("out_of_scope", "message"),
+    [("not a list", "must be a list"), (["fine", 3], "item 2 is not")],
+)
+def test_a_bad_out_of_scope_list_is_a_form_error(admin_client, out_of_scope, message):
+    import json
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    body = json.dumps({"entries": [], "out_of_scope": out_of_scope}).encode()
+    response = admin_client.post(
+        reverse("admin:chat_knowledgeentry_import"),
+        {"file": SimpleUploadedFile("kb.json", body), "file_format": "json"},
+    )
+
+    assert response.status_code == 200 and message in response.content.decode()
+    assert not OutOfScopeExample.objects.exists()
+
+
+@pytest.mark.django_db
 def test_the_demo_ships_examples_once(artifacts_dir):
     from apps.chat.demo_data import load_demo_knowledge_base
 

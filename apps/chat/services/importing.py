@@ -1,9 +1,10 @@
 """Bulk import and export of the knowledge base (CSV and JSON), row by row validated.
 
 CSV columns: title,answer,phrasings,tags,language,active,intent (phrasings split on `|`, tags
-on `,`). JSON: {"entries": [{title, answer, phrasings: [], tags: [], language, active, intent}]},
-the shape of apps/chat/demo/faq.json. Rows are upserted by intent (a missing intent is the
-slug of the title); an import adds phrasings and never removes any.
+on `,`). JSON: {"entries": [{title, answer, phrasings: [], tags: [], language, active, intent}],
+"out_of_scope": ["question the bot should hand to a person", ...]} (the list is optional), the
+shape of apps/chat/demo/faq.json. Rows are upserted by intent (a missing intent is the slug of
+the title); an import adds phrasings and out-of-scope examples and never removes any.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from django.utils.text import slugify
 
 from apps.chat.answering import OUT_OF_SCOPE_INTENT
 from apps.chat.exceptions import ChatError
-from apps.chat.models import EntryPhrasing, KnowledgeEntry
+from apps.chat.models import EntryPhrasing, KnowledgeEntry, OutOfScopeExample
 from apps.chat.services.knowledge import entry_create, index_updates_deferred, phrasing_add_many
+from apps.chat.services.learning import out_of_scope_examples_add
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +72,7 @@ class KbImportResult:
     created: int = 0
     updated: int = 0
     phrasings_added: int = 0
+    out_of_scope_added: int = 0
     errors: list[RowError] = field(default_factory=list)
 
     @property
@@ -146,7 +149,7 @@ def _csv_records(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     yield from enumerate(reader, start=1)
 
 
-def _json_records(text: str) -> Iterator[tuple[int, Any]]:
+def _json_document(text: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -159,7 +162,23 @@ def _json_records(text: str) -> Iterator[tuple[int, Any]]:
             'the JSON file must be an object with an "entries" list: {"entries": [...]}',
             extra={"file": "no entries list"},
         )
-    yield from enumerate(data["entries"], start=1)
+    out_of_scope = data.get("out_of_scope", [])
+    bad = (
+        next((i for i, item in enumerate(out_of_scope, 1) if not isinstance(item, str)), None)
+        if isinstance(out_of_scope, list)
+        else 0
+    )
+    if bad is not None:
+        where = f" (item {bad} is not)" if bad else ""
+        raise KbImportError(
+            f'"out_of_scope" must be a list of question strings{where}',
+            extra={"file": "bad out_of_scope list"},
+        )
+    return data
+
+
+def _json_records(text: str) -> Iterator[tuple[int, Any]]:
+    yield from enumerate(_json_document(text)["entries"], start=1)
 
 
 # --- validating --------------------------------------------------------------------------------
@@ -327,6 +346,11 @@ def kb_import(*, content: bytes, file_format: str) -> KbImportResult:
             result.phrasings_added += phrasing_add_many(
                 entry=entry, texts=row.phrasings, source=EntryPhrasing.Source.IMPORT
             )
+        if file_format == "json":
+            result.out_of_scope_added = out_of_scope_examples_add(
+                texts=_json_document(_decode(content)).get("out_of_scope", []),
+                source=OutOfScopeExample.Source.IMPORT,
+            )
     logger.info(
         "kb import format=%s rows=%s created=%s updated=%s failed_rows=%s",
         file_format,
@@ -366,11 +390,16 @@ def _export_rows() -> list[dict[str, Any]]:
 def kb_export(*, file_format: str) -> str:
     """Every entry, active or not, in a file `kb_import` reads back to the same entries.
 
-    CSV cannot carry a `|` inside a phrasing or a `,` inside a tag; JSON is lossless.
+    CSV cannot carry a `|` inside a phrasing or a `,` inside a tag, nor the out-of-scope
+    examples; JSON is lossless.
     """
     rows = _export_rows()
     if file_format == "json":
-        return json.dumps({"entries": rows}, indent=1, ensure_ascii=False) + "\n"
+        out_of_scope = list(
+            OutOfScopeExample.objects.order_by("text").values_list("text", flat=True)
+        )
+        document = {"entries": rows, "out_of_scope": out_of_scope}
+        return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
     if file_format != "csv":
         raise KbImportError(f"format must be csv or json, not {file_format!r}")
     out = io.StringIO()
