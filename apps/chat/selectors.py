@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import Any
 
@@ -95,33 +96,31 @@ def chat_analytics(*, days: int = 30) -> dict[str, Any]:
 
 def search_index_status() -> dict[str, object]:
     """What the saved index holds and whether the configured encoder made it (no model load)."""
-    wanted = encoder_space(settings.ML_BASE_MODEL)
+    status: dict[str, object] = {
+        "version": None,
+        "vectors": 0,
+        "space": None,
+        "encoder_space": _configured_encoder_space(settings.ML_BASE_MODEL),
+    }
     try:
         meta = VectorIndex.saved_meta(kb_index_path())
     except (OSError, ValueError) as exc:  # a version pruned under us, a damaged file
-        meta = {"version": None, "count": 0, "space": None, "error": str(exc)}
+        return {**status, "current": False, "problem": f"cannot read the saved index: {exc}"}
     if meta is None:
-        return {
-            "version": None,
-            "vectors": 0,
-            "space": None,
-            "encoder_space": wanted,
-            "current": False,
-            "problem": "not built yet",
-        }
-    space = meta.get("space")
+        return {**status, "current": False, "problem": "not built yet"}
+    status.update(version=meta["version"], vectors=meta["count"], space=meta.get("space"))
     problem = None
-    if "error" in meta:
-        problem = f"cannot read the saved index: {meta['error']}"
-    elif space is None:
+    if status["space"] is None:
         problem = "saved before indexes recorded their encoder; a rebuild makes sure"
-    elif space != wanted:
-        problem = f"built by another encoder ({space}); the bot cannot search it until rebuilt"
-    return {
-        "version": meta["version"],
-        "vectors": meta["count"],
-        "space": space,
-        "encoder_space": wanted,
-        "current": problem is None,
-        "problem": problem,
-    }
+    elif status["space"] != status["encoder_space"]:
+        problem = (
+            f"built by another encoder ({status['space']}); the bot cannot search it until rebuilt"
+        )
+    return {**status, "current": problem is None, "problem": problem}
+
+
+@functools.cache
+def _configured_encoder_space(model_dir: str) -> str:
+    """Once per process: the process encodes with the model it started with, whatever changes
+    on disk later (a swap takes a restart)."""
+    return encoder_space(model_dir)

@@ -177,10 +177,6 @@ def _json_document(text: str) -> dict[str, Any]:
     return data
 
 
-def _json_records(text: str) -> Iterator[tuple[int, Any]]:
-    yield from enumerate(_json_document(text)["entries"], start=1)
-
-
 # --- validating --------------------------------------------------------------------------------
 
 
@@ -289,10 +285,21 @@ def _row_validate(number: int, record: Any, *, from_csv: bool) -> _Row:
 
 def kb_import_validate(*, content: bytes, file_format: str) -> list[_Row]:
     """Every row of the file with its errors; raises KbImportError if the file is unreadable."""
+    return _read(content, file_format)[0]
+
+
+def _read(content: bytes, file_format: str) -> tuple[list[_Row], list[str]]:
+    """The validated rows and the out-of-scope examples (JSON only), from one parse."""
     if file_format not in FORMATS:
         raise KbImportError(f"format must be csv or json, not {file_format!r}")
     text = _decode(content)
-    records = _csv_records(text) if file_format == "csv" else _json_records(text)
+    out_of_scope: list[str] = []
+    if file_format == "csv":
+        records: Iterator[tuple[int, Any]] = _csv_records(text)
+    else:
+        document = _json_document(text)
+        records = enumerate(document["entries"], start=1)
+        out_of_scope = document.get("out_of_scope", [])
     rows: list[_Row] = []
     for number, record in records:
         if number > IMPORT_MAX_ROWS:
@@ -308,7 +315,7 @@ def kb_import_validate(*, content: bytes, file_format: str) -> list[_Row]:
         first = first_row_of.setdefault(row.intent, row.number)
         if first != row.number:
             row.fail("intent", f"{row.intent!r} is already used by row {first} of this file")
-    return rows
+    return rows, out_of_scope
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -316,7 +323,7 @@ def kb_import_validate(*, content: bytes, file_format: str) -> list[_Row]:
 
 def kb_import(*, content: bytes, file_format: str) -> KbImportResult:
     """Import the valid rows in one transaction (one index update); report the others."""
-    rows = kb_import_validate(content=content, file_format=file_format)
+    rows, out_of_scope = _read(content, file_format)
     result = KbImportResult(rows=len(rows))
     for row in rows:
         result.errors.extend(row.errors)
@@ -346,11 +353,9 @@ def kb_import(*, content: bytes, file_format: str) -> KbImportResult:
             result.phrasings_added += phrasing_add_many(
                 entry=entry, texts=row.phrasings, source=EntryPhrasing.Source.IMPORT
             )
-        if file_format == "json":
-            result.out_of_scope_added = out_of_scope_examples_add(
-                texts=_json_document(_decode(content)).get("out_of_scope", []),
-                source=OutOfScopeExample.Source.IMPORT,
-            )
+        result.out_of_scope_added = out_of_scope_examples_add(
+            texts=out_of_scope, source=OutOfScopeExample.Source.IMPORT
+        )
     logger.info(
         "kb import format=%s rows=%s created=%s updated=%s failed_rows=%s",
         file_format,
