@@ -16,11 +16,12 @@ class ChatConfig(AppConfig):
         from apps.chat.training import intent_dataset
         from apps.core.demo import DemoContribution, demo_register
         from ml.registry.catalog import TrainingTaskSpec, training_task_register
+        from ml.training import TaskKind
 
         training_task_register(
             TrainingTaskSpec(
                 name="chat.intent",
-                task_type="classification",
+                task_type=TaskKind.CLASSIFICATION,
                 description="Question -> knowledge-base entry, from phrasings and liked answers",
                 build_dataset=intent_dataset,
                 default_hyperparameters=settings.CHAT_INTENT_HYPERPARAMETERS,

@@ -10,13 +10,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ml.training import Example
+from ml.training import Example, TaskKind
 
 
 @dataclass(frozen=True)
 class TrainingTaskSpec:
     name: str
-    task_type: str = "classification"
+    task_type: TaskKind = TaskKind.CLASSIFICATION
     description: str = ""
     build_dataset: Callable[[], Sequence[Example]] | None = None
     default_hyperparameters: dict[str, Any] = field(default_factory=dict)

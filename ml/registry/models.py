@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from ml.training.kinds import TRAINABLE_KINDS
+
 
 class ModelVersion(models.Model):
     class Status(models.TextChoices):
@@ -20,9 +22,11 @@ class ModelVersion(models.Model):
         PRODUCTION = "production"
         ARCHIVED = "archived"
 
-    class TaskType(models.TextChoices):
-        CLASSIFICATION = "classification"
-        PAIR = "pair", "text-pair scoring"
+    # The kinds the trainer fine-tunes, values and labels from ml.training.TaskKind (the same
+    # as before it existed, so 0001's choices still hold and existing rows stay valid).
+    TaskType = models.TextChoices(
+        "TaskType", [(kind.name, (kind.value, kind.label)) for kind in TRAINABLE_KINDS]
+    )
 
     task = models.CharField(max_length=100, db_index=True, help_text="e.g. chat.intent")
     version = models.PositiveIntegerField()

@@ -19,7 +19,9 @@ from ml.errors import Conflict, NotFound, ServiceError
 from ml.registry.catalog import training_task_get
 from ml.registry.models import ModelStageEvent, ModelVersion
 from ml.training import (
+    TRAINABLE_KINDS,
     Example,
+    TaskKind,
     TrainConfig,
     TrainingCancelled,
     dataset_fingerprint,
@@ -49,7 +51,7 @@ def version_dir(version: ModelVersion) -> Path:
 def training_request_validate(
     *,
     task: str,
-    task_type: str | None = None,
+    task_type: TaskKind | str | None = None,
     base_model: str | None = None,
     dataset_path: str = "",
     hyperparameters: dict[str, Any] | None = None,
@@ -62,12 +64,13 @@ def training_request_validate(
         )
     spec = training_task_get(task)
     base_model = (base_model or settings.ML_BASE_MODEL or "").strip()
-    task_type = task_type or (spec.task_type if spec else ModelVersion.TaskType.CLASSIFICATION)
-    if task_type not in ModelVersion.TaskType.values:
+    task_type = task_type or (spec.task_type if spec else TaskKind.CLASSIFICATION)
+    if task_type not in TRAINABLE_KINDS:
         raise InvalidTrainingRequest(
-            f"task_type={task_type!r} is not one of {', '.join(ModelVersion.TaskType.values)}",
+            f"task_type={task_type!r} is not one of {', '.join(TRAINABLE_KINDS)}",
             extra={"task_type": "invalid"},
         )
+    task_type = TaskKind(task_type)
     if not base_model or not (Path(base_model) / "config.json").exists():
         raise InvalidTrainingRequest(
             f"base model {base_model!r} is not a local model directory with config.json; "
@@ -104,7 +107,7 @@ def training_request_validate(
 def model_version_queue(
     *,
     task: str,
-    task_type: str | None = None,
+    task_type: TaskKind | str | None = None,
     base_model: str | None = None,
     dataset_path: str = "",
     hyperparameters: dict[str, Any] | None = None,

@@ -6,7 +6,8 @@ Layout of an artifact directory (the backbone sits at the top level, so
     config.json, model.safetensors   fine-tuned backbone (LoRA already merged), save_pretrained
     tokenizer.json, tokenizer_config.json, ...   the tokenizer it was trained with
     head.safetensors                 classification head: `weight` (num_labels, hidden), `bias`
-    tessera_model.json               manifest: format version, task type, labels, pooling, ...
+    tessera_model.json               manifest: format version, task type, labels (the head's
+                                     output order), positive_label, pooling, ...
     metrics.json                     validation metrics of the kept (best) epoch
 """
 
@@ -20,6 +21,8 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from ml.training.kinds import TRAINABLE_KINDS
 
 MANIFEST_NAME = "tessera_model.json"
 METRICS_NAME = "metrics.json"
@@ -113,8 +116,18 @@ def read_manifest(artifact_dir: Path) -> dict[str, Any]:
         not isinstance(labels, list)
         or len(labels) < 2
         or not all(isinstance(label, str) for label in labels)
-        or manifest.get("task_type") not in ("classification", "pair")
+        or len(set(labels)) != len(labels)
+        or manifest.get("task_type") not in TRAINABLE_KINDS
         or not isinstance(manifest.get("max_seq_length"), int)
     ):
         raise ValueError(f"{path} is corrupt: labels, task_type or max_seq_length invalid")
+    if "positive_label" not in manifest:
+        # Written before the manifest named it: those artifacts scored with the last of the
+        # sorted labels (their `score_label`), for pair and binary tasks alike.
+        legacy = manifest.get("score_label", labels[-1])
+        binary = manifest["task_type"] == "pair" or len(labels) == 2
+        manifest["positive_label"] = legacy if binary else None
+    positive = manifest["positive_label"]
+    if positive is not None and positive not in labels:
+        raise ValueError(f"{path} is corrupt: positive_label {positive!r} is not in labels")
     return manifest

@@ -7,11 +7,13 @@ hyper-parameters with `TrainConfig.from_dict` without paying for the ML stack.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-TASK_TYPES = ("classification", "pair")
+from ml.training.kinds import TRAINABLE_KINDS, TaskKind
+
 METRICS = ("macro_f1", "accuracy")
 # Mirrors ml.device.VALID_DEVICES without importing torch (a test keeps the two equal).
 DEVICES = ("auto", "cpu", "cuda")
@@ -98,10 +100,14 @@ class TrainConfig:
     chat_quality_gpu_*.json), because its small matrix products are launch-bound and autocast
     adds a cast kernel per weight per step. Turn it on for encoders big enough to be
     compute-bound (BERT-base and up).
+    `labels` fixes the order of the head's outputs (None: sorted label names); it must name
+    exactly the training labels. `positive_label` is the label whose probability is a pair's
+    score (None: the last label of that order, "1" for 0/1 relevance data). Both are written to
+    the artifact's manifest, so loading never infers them from sorted names.
     """
 
     base_model_dir: Path
-    task_type: str = "classification"
+    task_type: TaskKind = TaskKind.CLASSIFICATION
     epochs: int = 4
     batch_size: int = 32
     learning_rate: float = 5e-5
@@ -115,6 +121,8 @@ class TrainConfig:
     group_by_length: bool = True
     label_smoothing: float = 0.0
     lora: LoraSettings | None = None
+    labels: tuple[str, ...] | None = None
+    positive_label: str | None = None
     seed: int = 42
     device: str = "auto"
     mixed_precision: bool = False
@@ -124,8 +132,11 @@ class TrainConfig:
         if not isinstance(self.base_model_dir, str | Path):
             raise ValueError(f"base_model_dir must be a path, got {self.base_model_dir!r}")
         object.__setattr__(self, "base_model_dir", Path(self.base_model_dir))
-        if self.task_type not in TASK_TYPES:
-            raise ValueError(f"task_type={self.task_type!r} must be one of {', '.join(TASK_TYPES)}")
+        if self.task_type not in TRAINABLE_KINDS:
+            allowed = ", ".join(TRAINABLE_KINDS)
+            raise ValueError(f"task_type={self.task_type!r} must be one of {allowed}")
+        object.__setattr__(self, "task_type", TaskKind(self.task_type))
+        self._check_labels()
         if self.metric not in METRICS:
             raise ValueError(f"metric={self.metric!r} must be one of {', '.join(METRICS)}")
         if self.device not in DEVICES:
@@ -155,6 +166,39 @@ class TrainConfig:
                 raise ValueError(f"max_train_seconds={cap} must be > 0 (or null for no cap)")
             object.__setattr__(self, "max_train_seconds", cap)
 
+    def _check_labels(self) -> None:
+        labels = self.labels
+        if labels is not None:
+            if isinstance(labels, str) or not isinstance(labels, list | tuple):
+                raise ValueError(f"labels={labels!r} must be a list of label names or null")
+            if len(labels) < 2 or not all(isinstance(x, str) and x for x in labels):
+                raise ValueError(f"labels={labels!r} must name at least 2 labels")
+            if len(set(labels)) != len(labels):
+                raise ValueError(f"labels={labels!r} repeats a label")
+            object.__setattr__(self, "labels", tuple(labels))
+        positive = self.positive_label
+        if positive is not None:
+            if not isinstance(positive, str) or not positive:
+                raise ValueError(f"positive_label={positive!r} must be a label name or null")
+            if labels is not None and positive not in labels:
+                raise ValueError(f"positive_label={positive!r} is not one of labels={labels!r}")
+
+    def positive_label_among(self, labels: Sequence[str]) -> str | None:
+        """The label whose probability scores a pair or a binary text; None for N > 2 classes.
+
+        `positive_label` when set, else the last label of the order (for pair tasks and any
+        two-label task): "1" of sorted 0/1 relevance labels, as before it was configurable.
+        """
+        if self.positive_label is not None:
+            if self.positive_label not in labels:
+                raise ValueError(
+                    f"positive_label={self.positive_label!r} is not a training label {list(labels)}"
+                )
+            return self.positive_label
+        if self.task_type.takes_pairs or len(labels) == 2:
+            return labels[-1]
+        return None
+
     @classmethod
     def from_dict(cls, base_model_dir: Path | str, params: dict[str, Any]) -> TrainConfig:
         """Build from user/stored hyper-parameters; unknown keys raise ValueError naming them.
@@ -180,6 +224,9 @@ class TrainConfig:
         """JSON-safe hyper-parameters; `from_dict(base_model_dir, to_dict())` round-trips."""
         data = dataclasses.asdict(self)
         data["base_model_dir"] = str(self.base_model_dir)
+        data["task_type"] = str(self.task_type)
+        if self.labels is not None:
+            data["labels"] = list(self.labels)
         if self.lora is not None:
             data["lora"]["target_modules"] = list(self.lora.target_modules)
         return data

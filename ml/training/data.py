@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ml.training.kinds import TaskKind
+
 LABEL_COLUMNS = ("label", "category")
 FINGERPRINT_VERSION = "tessera-examples-v1"
 
@@ -103,15 +105,18 @@ def label_set(examples: Iterable[Example]) -> list[str]:
     return sorted({example.label for example in examples})
 
 
-def check_examples(examples: Sequence[Example], task_type: str, what: str = "training") -> None:
+def check_examples(
+    examples: Sequence[Example], task_type: TaskKind | str, what: str = "training"
+) -> None:
     """Pair tasks need text_pair on every example; classification must have none."""
+    task_type = TaskKind(task_type)
     for index, example in enumerate(examples):
-        if task_type == "pair" and example.text_pair is None:
+        if task_type.takes_pairs and example.text_pair is None:
             raise ValueError(
                 f"{what} example {index} ({example.text[:40]!r}) has no text_pair, but "
                 "task_type='pair' needs one on every example"
             )
-        if task_type == "classification" and example.text_pair is not None:
+        if not task_type.takes_pairs and example.text_pair is not None:
             raise ValueError(
                 f"{what} example {index} ({example.text[:40]!r}) has a text_pair; "
                 "use task_type='pair' for text-pair data"

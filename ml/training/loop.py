@@ -150,7 +150,7 @@ class Monitor:
 def _features(
     tokenizer: PreTrainedTokenizerBase, examples: Sequence[Example], config: TrainConfig
 ) -> Features:
-    pairs = [e.text_pair or "" for e in examples] if config.task_type == "pair" else None
+    pairs = [e.text_pair or "" for e in examples] if config.task_type.takes_pairs else None
     return encode(tokenizer, [e.text for e in examples], pairs, config.max_seq_length)
 
 
@@ -283,7 +283,13 @@ class Fit:
         )
         targets = torch.tensor(self.val_ids)
         val_loss = float(nn.functional.cross_entropy(torch.from_numpy(logits), targets))
-        metrics = compute_metrics(self.val_ids, softmax(logits), self.labels, self.config.task_type)
+        metrics = compute_metrics(
+            self.val_ids,
+            softmax(logits),
+            self.labels,
+            self.config.task_type,
+            positive_label=self.config.positive_label_among(self.labels),
+        )
         return {**metrics, "val_loss": val_loss}
 
     def snapshot(self) -> dict[str, torch.Tensor]:

@@ -28,6 +28,7 @@ from ml.training.artifact import (
     read_manifest,
     write_json,
 )
+from ml.training.kinds import TaskKind
 
 POOLING = "mean"
 HEAD_DROPOUT = 0.1
@@ -185,12 +186,20 @@ def save_text_model(
     directory: Path,
     *,
     labels: Sequence[str],
-    task_type: str,
+    positive_label: str | None,
+    task_type: TaskKind | str,
     max_seq_length: int,
     base_model_dir: Path,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    """Write backbone, tokenizer, head and manifest (LoRA must already be merged)."""
+    """Write backbone, tokenizer, head and manifest (LoRA must already be merged).
+
+    `labels` is the head's output order and `positive_label` the label `TextModel.score`
+    returns the probability of (None for a multi-class model); both go in the manifest as
+    given, so loading never re-derives them from sorted names.
+    """
+    if positive_label is not None and positive_label not in labels:
+        raise ValueError(f"positive_label={positive_label!r} is not one of {list(labels)}")
     if any("lora_" in name for name, _ in classifier.backbone.named_parameters()):
         raise ValueError("backbone still has LoRA layers; merge_and_unload() before saving")
     classifier.backbone.save_pretrained(str(directory), safe_serialization=True)
@@ -203,9 +212,9 @@ def save_text_model(
     manifest = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
-        "task_type": task_type,
+        "task_type": str(TaskKind(task_type)),
         "labels": list(labels),
-        "score_label": labels[-1],
+        "positive_label": positive_label,
         "max_seq_length": max_seq_length,
         "pooling": POOLING,
         "hidden_size": classifier.hidden_size,
@@ -219,8 +228,8 @@ def save_text_model(
 class TextModel:
     """A loaded artifact ready for inference (concurrent calls from several threads are fine).
 
-    For pair tasks the "score" of a pair is the probability of the highest (last sorted) label,
-    e.g. P("1") for "0"/"1" relevance labels; `score()` returns it directly.
+    For pair (and binary) tasks the "score" of an input is the probability of the manifest's
+    `positive_label`, e.g. P("1") for "0"/"1" relevance labels; `score()` returns it directly.
     """
 
     def __init__(
@@ -235,7 +244,8 @@ class TextModel:
         self.tokenizer = tokenizer
         self.manifest = manifest
         self.labels: list[str] = list(manifest["labels"])
-        self.task_type: str = manifest["task_type"]
+        self.task_type = TaskKind(manifest["task_type"])
+        self.positive_label: str | None = manifest.get("positive_label")
         self.max_seq_length: int = manifest["max_seq_length"]
         self.device = device
         self.artifact_dir = artifact_dir
@@ -243,9 +253,9 @@ class TextModel:
     def _features(self, texts: Sequence[str], text_pairs: Sequence[str] | None) -> Features:
         if isinstance(texts, str):
             raise ValueError("texts must be a list of strings, not a single string")
-        if self.task_type == "pair" and text_pairs is None:
+        if self.task_type.takes_pairs and text_pairs is None:
             raise ValueError(f"{self.artifact_dir} is a pair model: pass text_pairs")
-        if self.task_type == "classification" and text_pairs is not None:
+        if not self.task_type.takes_pairs and text_pairs is not None:
             raise ValueError(f"{self.artifact_dir} is a classification model: omit text_pairs")
         return encode(self.tokenizer, texts, text_pairs, self.max_seq_length)
 
@@ -274,8 +284,14 @@ class TextModel:
         return [(self.labels[i], float(probs[row, i])) for row, i in enumerate(best)]
 
     def score(self, texts: Sequence[str], text_pairs: Sequence[str] | None = None) -> np.ndarray:
-        """Probability of the highest label (the "positive" one for 0/1 pair data), float32 (N,)."""
-        return self.predict_proba(texts, text_pairs)[:, -1].copy()
+        """Probability of the manifest's positive label, float32 (N,); pair and binary models."""
+        if self.positive_label is None:
+            raise ValueError(
+                f"{self.artifact_dir} has {len(self.labels)} labels and no positive_label; "
+                "use predict_proba() for a multi-class model"
+            )
+        column = self.labels.index(self.positive_label)
+        return self.predict_proba(texts, text_pairs)[:, column].copy()
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         """L2-normalised mean-pooled embeddings of the fine-tuned backbone, float32 (N, hidden)."""

@@ -72,6 +72,12 @@ def _prepare_data(
     unseen = sorted(set(label_set(held_out)) - set(labels))
     if unseen:
         raise ValueError(f"validation label(s) {unseen} never occur in the training examples")
+    if config.labels is not None:
+        if set(config.labels) != set(labels):
+            raise ValueError(
+                f"labels={list(config.labels)} must name exactly the training labels {labels}"
+            )
+        labels = list(config.labels)
     return train, held_out, labels
 
 
@@ -102,6 +108,7 @@ def train_text_model(
         )
     data = _prepare_data(config, examples, validation)
     train, held_out, labels = data
+    positive_label = config.positive_label_among(labels)
     device = resolve_device(config.device)
     monitor = Monitor(progress, should_stop, config.max_train_seconds)
     monitor.report(0.0, "loading base model", force=True)
@@ -165,7 +172,7 @@ def train_text_model(
         **best_eval,
         "n_train": len(train),
         "n_validation": len(held_out),
-        "task_type": config.task_type,
+        "task_type": str(config.task_type),
         "metric": config.metric,
         "best_epoch": best_epoch,
         "epochs_run": epochs_run,
@@ -186,6 +193,7 @@ def train_text_model(
             tokenizer,
             tmp,
             labels=labels,
+            positive_label=positive_label,
             task_type=config.task_type,
             max_seq_length=config.max_seq_length,
             base_model_dir=config.base_model_dir,
