@@ -32,21 +32,28 @@ Writes bench/results/encode.json.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import os
-import platform
 import sys
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUT = ROOT / "bench" / "results" / "encode.json"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import (  # noqa: E402 - needs ROOT on sys.path
+    RESULTS_DIR,
+    read_labelled,
+    read_texts,
+    result_header,
+    result_write,
+)
+
+DEFAULT_OUT = RESULTS_DIR / "encode.json"
 
 BUILTIN_TEXTS = [
     "How do I reset my password?",
@@ -127,11 +134,7 @@ def load_texts(data: Path | None, n: int) -> list[str]:
             lines = txt.read_text(encoding="utf-8").splitlines()
             base = [line.strip() for line in lines if line.strip()]
         elif csvs:
-            with csvs[0].open(newline="", encoding="utf-8") as fh:
-                reader = csv.DictReader(fh)
-                if "text" not in (reader.fieldnames or []):
-                    raise SystemExit(f"--data {csvs[0]} has no 'text' column: {reader.fieldnames}")
-                base = [row["text"].strip() for row in reader if (row["text"] or "").strip()]
+            base = read_texts(csvs[0])
         else:
             raise SystemExit(f"--data {data} has neither texts.txt nor a *.csv with a text column")
     if not base:
@@ -195,16 +198,15 @@ def quality(fp32: np.ndarray, int8: np.ndarray) -> dict[str, float]:
     return out
 
 
-def read_labelled(path: Path) -> tuple[list[str], list[str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = [(r["text"].strip(), r["category"]) for r in csv.DictReader(fh) if r["text"].strip()]
-    return [t for t, _ in rows], [c for _, c in rows]
+def texts_and_labels(path: Path) -> tuple[list[str], list[str]]:
+    rows = read_labelled(path)
+    return [e.text.strip() for e in rows], [e.label for e in rows]
 
 
 def retrieval_recall(encoders: dict[str, Any], data: Path) -> dict[str, Any]:
     """Dense retrieval recall@1/@5 of test categories from train texts, per encoder."""
-    train_texts, train_labels = read_labelled(data / "train.csv")
-    test_texts, test_labels = read_labelled(data / "test.csv")
+    train_texts, train_labels = texts_and_labels(data / "train.csv")
+    test_texts, test_labels = texts_and_labels(data / "test.csv")
     labels = sorted(set(train_labels))
     index = {label: i for i, label in enumerate(labels)}
     y_train = np.array([index[c] for c in train_labels])
@@ -260,8 +262,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.n < 1 or args.repeats < 1 or not batch_sizes or min(batch_sizes) < 1:
         parser.error("--n, --repeats and every --batch-sizes value must be >= 1")
 
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     import torch
     from tqdm import tqdm
 
@@ -314,11 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     load_after = os.getloadavg()[0]
 
     result: dict[str, Any] = {
-        "created": datetime.now(UTC).isoformat(),
-        "device": device,
-        "cpu": platform.processor() or platform.machine(),
-        "torch_version": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
+        **result_header("encode", device=device),
         "quantized_engine": torch.backends.quantized.engine,
         "model": model_name(Path(model_dir)),
         "model_dir": str(model_dir),
@@ -373,8 +369,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r[name]['recall_at_5']:.4f} ({r['n_test']} test texts, {r['n_train']} train)"
             )
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    result_write(args.out, result)
     print(f"wrote {args.out}")
     return 0
 

@@ -19,9 +19,6 @@ Writes bench/results/handoff_requests.json.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import platform
 import sys
 import time
 from datetime import UTC, datetime
@@ -34,18 +31,17 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from apps.chat.handoff_requests import DEFAULT_PHRASES  # noqa: E402 - needs ROOT on sys.path
+from bench.common import (  # noqa: E402
+    BANKING77_DIR,
+    RESULTS_DIR,
+    read_texts,
+    result_header,
+    result_write,
+)
 
-DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "banking77"
+DEFAULT_DATA = BANKING77_DIR
 DEFAULT_POSITIVES = ROOT / "bench" / "data" / "handoff_requests.txt"
-DEFAULT_OUT = ROOT / "bench" / "results" / "handoff_requests.json"
-
-
-def read_texts(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames is None or "text" not in reader.fieldnames:
-            raise SystemExit(f"{path}: expected a header with a `text` column")
-        return [row["text"].strip() for row in reader if row["text"].strip()]
+DEFAULT_OUT = RESULTS_DIR / "handoff_requests.json"
 
 
 def read_lines(path: Path) -> list[str]:
@@ -101,11 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     chosen = ok[0] if ok else sweep[-1]
     closest = np.argsort(-neg)[:15]
     result = {
+        **result_header("handoff_requests", device=encoder.device),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "data_dir": str(args.data),
         "positives_file": str(args.positives),
         "model": str(model_dir),
-        "machine": platform.node(),
         "n_phrases": len(DEFAULT_PHRASES),
         "n_positives": len(positives),
         "n_negatives": len(negatives),
@@ -141,8 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     print("closest questions:")
     for row in result["closest_negatives"][:8]:
         print(f"  {row['similarity']:.3f}  {row['text']}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    result_write(args.out, result)
     print(f"wrote {args.out}")
     return 0
 
