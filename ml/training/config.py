@@ -93,7 +93,7 @@ class TrainConfig:
     `group_by_length` batches rows of similar length together (randomly drawn, see
     `ml.training.loop.training_batches`): much less padding, so CPU training runs faster.
     `label_smoothing` is cross-entropy's (0 = off); chat intents use 0.1, which raised Banking77
-    validation accuracy (see bench/chat_quality.py HYPERPARAMETERS).
+    validation accuracy (see HYPERPARAMETERS in bench/chatquality/config.py).
     `mixed_precision` trains (and evaluates) under bf16 autocast on CUDA (fp16 + grad scaling
     where bf16 is missing); it changes nothing on the CPU. Off by default: fine-tuning MiniLM
     on an H200 ran 2.2-2.8x faster in fp32 at the same accuracy (bench/results/
