@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ml.training.kinds import TRAINABLE_KINDS
+from ml.training.kinds import TRAINABLE_KINDS, TaskKind
 
 MANIFEST_NAME = "tessera_model.json"
 METRICS_NAME = "metrics.json"
@@ -125,7 +125,7 @@ def read_manifest(artifact_dir: Path) -> dict[str, Any]:
         # Written before the manifest named it: those artifacts scored with the last of the
         # sorted labels (their `score_label`), for pair and binary tasks alike.
         legacy = manifest.get("score_label", labels[-1])
-        binary = manifest["task_type"] == "pair" or len(labels) == 2
+        binary = TaskKind(manifest["task_type"]).takes_pairs or len(labels) == 2
         manifest["positive_label"] = legacy if binary else None
     positive = manifest["positive_label"]
     if positive is not None and positive not in labels:

@@ -114,12 +114,12 @@ def check_examples(
         if task_type.takes_pairs and example.text_pair is None:
             raise ValueError(
                 f"{what} example {index} ({example.text[:40]!r}) has no text_pair, but "
-                "task_type='pair' needs one on every example"
+                f"task_type='{TaskKind.PAIR}' needs one on every example"
             )
         if not task_type.takes_pairs and example.text_pair is not None:
             raise ValueError(
                 f"{what} example {index} ({example.text[:40]!r}) has a text_pair; "
-                "use task_type='pair' for text-pair data"
+                f"use task_type='{TaskKind.PAIR}' for text-pair data"
             )
 
 
