@@ -8,7 +8,9 @@ excluded during search, and the graph is rebuilt once tombstones pass 20% of it.
 Search contract: `search(queries, k)` returns `(scores, ids)`, float32 and int64 arrays of
 shape (Q, k), best first. Rows with fewer than k hits (small index, or HNSW missing a few) are
 padded with id -1 and score -inf. Scores are cosine similarities: vectors and queries are
-L2-normalised on the way in (a no-op for Encoder output).
+L2-normalised on the way in (a no-op for Encoder output). `allow_ids` / `exclude_ids` filter
+inside FAISS (see ml/index/filters.py): k eligible hits come back whenever k exist, never fewer
+because filtered ids took their places.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 
 from ml.index.arrays import IdsLike, as_ids, as_unit_rows, compact_rows, grow
 from ml.index.config import IndexConfig, IndexSpaceMismatch, faiss_has_gpu, shared_gpu_resources
+from ml.index.filters import IdFilter, IdSet, exact_top_k, labels_selector
 from ml.index.persistence import read_current_version, save_version, version_dir
 
 log = logging.getLogger(__name__)
@@ -203,24 +206,54 @@ class VectorIndex:
 
     # -- search --------------------------------------------------------------------------
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, ids) per query row; a 1-D query counts as one row."""
+    def search(
+        self,
+        queries: np.ndarray,
+        k: int,
+        *,
+        allow_ids: IdSet | None = None,
+        exclude_ids: IdSet | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, ids) per query row among the eligible ids; a 1-D query is one row.
+
+        Args:
+            queries: (Q, dim) or (dim,) vectors; scaled to unit length here.
+            k: hits wanted per row.
+            allow_ids: only these ids may be returned (an empty set returns nothing).
+            exclude_ids: these ids are never returned (applied after `allow_ids`).
+
+        Returns:
+            (scores, ids), each (Q, k), best first. The filter runs inside FAISS, so a row has
+            k hits whenever k eligible ids exist; past that it is padded with id -1 / -inf
+            (also when the exclusions cover everything).
+        """
         if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
             raise ValueError(f"k={k!r} must be a positive integer")
         k = int(k)
         q = as_unit_rows(queries, self.dim, what="queries")
+        flt = IdFilter.build(allow_ids, exclude_ids)
         with self._lock:
-            if self._n == 0 or q.shape[0] == 0:
+            if self._n == 0 or q.shape[0] == 0 or (flt is not None and flt.allows_nothing):
                 return compact_rows(
                     np.empty((q.shape[0], 0), np.float32), np.empty((q.shape[0], 0), np.int64), k
                 )
             if self._kind == "hnsw":
-                return self._search_hnsw(q, k)
+                return self._search_hnsw(q, k, flt)
             fetch = min(k, self._n)
             if self._flat is not None:
-                scores, ids = self._flat.search(q, fetch)
-            else:
+                params, keep = None, None
+                if flt is not None:
+                    selector, keep = flt.selector()
+                    params = faiss.SearchParameters(sel=selector)
+                scores, ids = self._flat.search(q, fetch, params=params)
+                del keep  # the selector's arrays lived until the search returned
+            elif flt is None:
                 scores, ids = self._search_gpu(q, fetch)
+            else:  # GPU flat indexes take no selector: exact search over the eligible rows
+                rows = flt.mask(self._ids[: self._n])
+                scores, ids = exact_top_k(
+                    q, self._vecs[: self._n][rows], self._ids[: self._n][rows], fetch
+                )
             return compact_rows(scores, ids, k)
 
     def _search_gpu(self, q: np.ndarray, fetch: int) -> tuple[np.ndarray, np.ndarray]:
@@ -234,23 +267,46 @@ class VectorIndex:
         ids = np.where(rows >= 0, self._gpu_row_ids[np.maximum(rows, 0)], -1)
         return scores, ids
 
-    def _search_hnsw(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Tombstones are skipped inside the graph walk via an IDSelector, so fetching k is
-        enough; results are still filtered, and the candidate list is widened when HNSW
-        returns fewer than min(k, len) live hits."""
+    def _search_hnsw(
+        self, q: np.ndarray, k: int, flt: IdFilter | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Tombstones and filtered-out ids are skipped inside the graph walk via an IDSelector,
+        so fetching k is enough; the candidate list is widened when HNSW returns fewer than
+        min(k, eligible) hits."""
         total = self._hnsw.ntotal
-        want = min(k, self._n)
+        selector, eligible, keep = self._hnsw_selector(flt)
+        want = min(k, eligible)
         fetch = min(k, total)
         while True:
             params = faiss.SearchParametersHNSW(efSearch=max(self._config.ef_search, fetch))
-            if self._n_dead:
-                params.sel = self._live_selector()
+            if selector is not None:
+                params.sel = selector
             scores, labels = self._hnsw.search(q, fetch, params=params)
             ids = np.where(labels >= 0, self._label_ids[np.maximum(labels, 0)], -1)
             short = ((ids >= 0).sum(axis=1) < want).any()
             if not short or fetch >= total:
+                del keep  # the selectors' arrays lived until the last search returned
                 return compact_rows(scores, ids, k)
             fetch = min(total, fetch * 2 + self._n_dead)
+
+    def _hnsw_selector(self, flt: IdFilter | None) -> tuple[Any, int, list[Any]]:
+        """(selector over HNSW labels or None, how many ids are eligible, keep-alive list).
+
+        Labels, not ids, are what the graph stores: an allow-list maps to its live labels
+        (tombstones are never among them); exclusions are AND-ed with the live bitmap.
+        """
+        live = self._live_selector() if self._n_dead else None
+        if flt is None:
+            return live, self._n, []
+        if flt.allow is not None:
+            wanted = flt.allow.tolist()
+            labels = np.array([self._label[i] for i in wanted if i in self._label], np.int64)
+            selector, keep = labels_selector(labels)
+            return selector, int(labels.size), keep
+        gone = flt.exclude.tolist()
+        labels = np.array([self._label[i] for i in gone if i in self._label], np.int64)
+        selector, keep = labels_selector(labels, negate=True, also=live)
+        return selector, self._n - int(labels.size), keep
 
     def _live_selector(self) -> Any:
         if self._selector is None:
