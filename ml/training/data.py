@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ml.storage import atomic_write
+
 LABEL_COLUMNS = ("label", "category")
 FINGERPRINT_VERSION = "tessera-examples-v1"
 
@@ -74,7 +76,8 @@ def write_examples_csv(path: Path, examples: Iterable[Example]) -> None:
     rows = list(examples)
     has_pair = any(example.text_pair is not None for example in rows)
     header = ["text", "label", "text_pair"] if has_pair else ["text", "label"]
-    with Path(path).open("w", newline="", encoding="utf-8") as handle:
+    # A retried run rewrites the snapshot in place; readers see the old file or the new one.
+    with atomic_write(Path(path), "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         for example in rows:
