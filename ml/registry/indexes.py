@@ -121,6 +121,14 @@ def index_register(spec: NamedIndexSpec) -> None:
     _specs[spec.name] = spec
 
 
+def index_unregister(*, name: str) -> None:
+    """Forget an index (tests, an app switched off); its files stay where they are."""
+    _specs.pop(name, None)
+    with _lock:
+        for key in [key for key in _readers if key[0] == name]:
+            del _readers[key]
+
+
 def index_spec(*, name: str) -> NamedIndexSpec:
     try:
         return _specs[name]
