@@ -152,3 +152,18 @@ def test_index_tasks_are_routed_to_the_gpu_queue():
 
     for task in ("ml.index_sync", "ml.index_rebuild", "ml.index_ensure_current"):
         assert app.amqp.router.route({}, task, (), {})["queue"].name == "gpu"
+
+
+def test_status_names_an_unusable_encoder_dir_instead_of_failing(artifacts_dir, settings):
+    settings.TEST_INDEX_MODEL_DIR = str(artifacts_dir / "no-such-model")
+    spec = indexes.NamedIndexSpec(
+        name="test.broken", source=lambda ids: [], model_dir_setting="TEST_INDEX_MODEL_DIR"
+    )
+    indexes.index_register(spec)
+    try:
+        status = indexes.index_status(name="test.broken")
+    finally:
+        indexes.index_unregister(name="test.broken")
+
+    assert status.current is False and status.encoder_space is None
+    assert "model dir is unusable" in status.problem and "no-such-model" in status.problem
