@@ -197,6 +197,9 @@ CACHES = {
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "ml.train_model_version": {"queue": "gpu"},
+    "ml.index_sync": {"queue": "gpu"},
+    "ml.index_rebuild": {"queue": "gpu"},
+    "ml.index_ensure_current": {"queue": "gpu"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

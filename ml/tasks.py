@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+from typing import Any
+
 from celery import shared_task
+from celery.signals import worker_ready
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="ml.train_model_version", bind=True, acks_late=True)
@@ -20,3 +27,36 @@ def reap_stale_training() -> int:
     from ml.registry import services
 
     return services.model_version_reap_stale()
+
+
+# --- named vector indexes (ml/registry/indexes.py): on the `gpu` queue, embedding is model work
+
+
+@shared_task(name="ml.index_sync", acks_late=True)
+def index_sync(name: str, ids: list[int]) -> dict[str, Any]:
+    from ml.registry import indexes
+
+    return dataclasses.asdict(indexes.index_sync(name=name, ids=ids))
+
+
+@shared_task(name="ml.index_rebuild", acks_late=True)
+def index_rebuild(name: str) -> int:
+    from ml.registry import indexes
+
+    return indexes.index_rebuild(name=name)
+
+
+@shared_task(name="ml.index_ensure_current", acks_late=True)
+def index_ensure_current(name: str) -> dict[str, Any]:
+    from ml.registry import indexes
+
+    return dataclasses.asdict(indexes.index_ensure_current(name=name))
+
+
+@worker_ready.connect
+def indexes_checked_on_worker_start(sender: Any = None, **kwargs: Any) -> None:
+    """A worker that starts after ML_BASE_MODEL changed has every index rebuilt for it."""
+    from ml.registry import indexes
+
+    names = indexes.index_ensure_current_queue_all()
+    logger.info("queued ensure-current for indexes %s", names)

@@ -13,11 +13,14 @@ class ChatConfig(AppConfig):
 
         from apps.chat import signals  # noqa: F401  (connects the index signals)
         from apps.chat.demo_data import load_demo_knowledge_base
+        from apps.chat.kb_index import kb_index_spec
         from apps.chat.training import intent_dataset
         from apps.core.demo import DemoContribution, demo_register
         from ml.registry.catalog import TrainingTaskSpec, training_task_register
+        from ml.registry.indexes import index_register
         from ml.training import TaskKind
 
+        index_register(kb_index_spec())  # the knowledge base: phrasing id -> vector
         training_task_register(
             TrainingTaskSpec(
                 name="chat.intent",

@@ -1,91 +1,50 @@
-"""The knowledge-base vector index: phrasing id -> vector, shared by web and workers.
+"""The knowledge base as a named vector index of the core: phrasing id -> its text's vector.
 
-Workers write it (atomic save, version stamp); web processes hold a ReloadingIndex that swaps
-in the new version within a second, so a reply never waits for a rebuild.
+The chat only says what belongs in the index (the phrasings of active entries); the core
+(ml/registry/indexes.py) syncs, rebuilds, checks the encoder, and hot-reloads web processes.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import logging
-import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 
-from ml.index import IndexConfig, IndexSpaceMismatch, ReloadingIndex, VectorIndex
+from apps.chat.models import EntryPhrasing
+from ml.index import ReloadingIndex
+from ml.registry import indexes
 
-logger = logging.getLogger(__name__)
-
-_lock = threading.Lock()
-_readers: dict[Path, ReloadingIndex] = {}
-
-
-def kb_index_path() -> Path:
-    return Path(settings.ML_ARTIFACTS_DIR) / "indexes" / "chat_kb"
+KB_INDEX = "chat_kb"
 
 
-def kb_index_config() -> IndexConfig:
-    """The shape and the embedding space of this process's encoder (loads it if need be).
+def kb_index_source(ids: Sequence[int] | None) -> Iterator[tuple[int, str]]:
+    """(phrasing id, text) of active entries' phrasings; of `ids` only, unless None."""
+    rows = EntryPhrasing.objects.filter(entry__active=True)
+    if ids is not None:
+        rows = rows.filter(id__in=list(ids))
+    yield from rows.order_by("id").values_list("id", "text").iterator(chunk_size=2000)
 
-    A saved index of another space (ML_BASE_MODEL changed) is refused by readers until a
-    rebuild; the bot then finds nothing and offers a person rather than wrong answers.
-    """
-    from ml.registry.serving import get_encoder
 
-    encoder = get_encoder()
-    return IndexConfig(
-        dim=encoder.dim,
+def kb_index_spec() -> indexes.NamedIndexSpec:
+    return indexes.NamedIndexSpec(
+        name=KB_INDEX,
+        source=kb_index_source,
         approximate_threshold=settings.CHAT_INDEX_APPROXIMATE_THRESHOLD,
-        space=encoder.space,
     )
 
 
+def kb_index_path() -> Path:
+    return indexes.index_path(name=KB_INDEX)
+
+
 def kb_index_reader() -> ReloadingIndex:
-    """This process's view of the index (one per artifacts dir, reloaded on version change)."""
-    path = kb_index_path()
-    reader = _readers.get(path)
-    if reader is None:
-        with _lock:
-            reader = _readers.get(path)
-            if reader is None:
-                reader = ReloadingIndex(path, kb_index_config(), check_interval_s=0.5)
-                _readers[path] = reader
-    return reader
+    """This process's view of the index (reloaded within a second of a new version)."""
+    return indexes.index_reader(name=KB_INDEX)
 
 
 def kb_index_search(vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    scores, ids = kb_index_reader().get().search(vector, k)
+    """(scores, phrasing ids) of one query vector, best first, padded with id -1."""
+    scores, ids = indexes.index_search(name=KB_INDEX, vectors=vector, k=k)
     return scores[0], ids[0]
-
-
-@contextlib.contextmanager
-def kb_index_writer(*, fresh: bool = False) -> Iterator[VectorIndex]:
-    """Load (or start empty), let the caller change, save: one writer at a time (flock).
-
-    Raises IndexSpaceMismatch, before the caller changes anything, when the saved index was
-    built by another encoder or does not say which (saved before spaces were recorded):
-    adding this encoder's vectors to it would mix two spaces. Rebuild instead.
-    """
-    path = kb_index_path()
-    config = kb_index_config()
-    path.mkdir(parents=True, exist_ok=True)
-    with open(path / ".write.lock", "w") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
-        try:
-            try:
-                if fresh:
-                    raise FileNotFoundError("rebuild starts from an empty index")
-                index = VectorIndex.load(path, config)
-            except FileNotFoundError:
-                index = VectorIndex(config)
-            if index.space != config.space:
-                raise IndexSpaceMismatch(path, index.space, str(config.space))
-            yield index
-            version = index.save(path)
-            logger.info("chat kb index saved version=%s vectors=%s", version, len(index))
-        finally:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)

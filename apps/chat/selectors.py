@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import timedelta
 from typing import Any
 
@@ -11,10 +10,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from apps.chat.kb_index import kb_index_path
 from apps.chat.models import Conversation, KnowledgeEntry, Message, UnansweredQuestion
-from ml.embeddings import encoder_space
-from ml.index import VectorIndex
 
 
 def messages_after(
@@ -92,35 +88,3 @@ def chat_analytics(*, days: int = 30) -> dict[str, Any]:
         ),
         "retention_days": settings.CHAT_RETENTION_DAYS,
     }
-
-
-def search_index_status() -> dict[str, object]:
-    """What the saved index holds and whether the configured encoder made it (no model load)."""
-    status: dict[str, object] = {
-        "version": None,
-        "vectors": 0,
-        "space": None,
-        "encoder_space": _configured_encoder_space(settings.ML_BASE_MODEL),
-    }
-    try:
-        meta = VectorIndex.saved_meta(kb_index_path())
-    except (OSError, ValueError) as exc:  # a version pruned under us, a damaged file
-        return {**status, "current": False, "problem": f"cannot read the saved index: {exc}"}
-    if meta is None:
-        return {**status, "current": False, "problem": "not built yet"}
-    status.update(version=meta["version"], vectors=meta["count"], space=meta.get("space"))
-    problem = None
-    if status["space"] is None:
-        problem = "saved before indexes recorded their encoder; a rebuild makes sure"
-    elif status["space"] != status["encoder_space"]:
-        problem = (
-            f"built by another encoder ({status['space']}); the bot cannot search it until rebuilt"
-        )
-    return {**status, "current": problem is None, "problem": problem}
-
-
-@functools.cache
-def _configured_encoder_space(model_dir: str) -> str:
-    """Once per process: the process encodes with the model it started with, whatever changes
-    on disk later (a swap takes a restart)."""
-    return encoder_space(model_dir)

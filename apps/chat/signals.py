@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery.signals import worker_ready
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -28,17 +27,7 @@ def entry_deleted(sender: Any, instance: KnowledgeEntry, **kwargs: Any) -> None:
 
 @receiver([post_save, post_delete], sender=EntryPhrasing)
 def phrasing_changed(sender: Any, instance: EntryPhrasing, **kwargs: Any) -> None:
+    """Also for the cascade of an entry deletion: the phrasing's id is what leaves the index."""
     from apps.chat import services
 
-    origin = kwargs.get("origin")
-    if isinstance(origin, KnowledgeEntry) or getattr(origin, "model", None) is KnowledgeEntry:
-        return  # cascade of an entry deletion: the entry's own signal covers it
-    services.entry_changed(instance.entry_id)
-
-
-@worker_ready.connect
-def index_checked_on_worker_start(sender: Any = None, **kwargs: Any) -> None:
-    """A worker that starts after ML_BASE_MODEL changed rebuilds the index for the new encoder."""
-    from apps.chat import tasks
-
-    tasks.ensure_index_current.delay()
+    services.entry_changed(instance.entry_id, phrasing_ids=[instance.id])

@@ -1,29 +1,8 @@
-"""Chat background jobs: index updates, idle close, retention."""
+"""Chat background jobs: idle close, retention (index updates are the core's ml.index_* tasks)."""
 
 from __future__ import annotations
 
 from celery import shared_task
-
-
-@shared_task(name="chat.index_entries", acks_late=True)
-def index_entries(entry_ids: list[int]) -> dict[str, int]:
-    from apps.chat import services
-
-    return services.kb_index_sync(entry_ids=entry_ids)
-
-
-@shared_task(name="chat.rebuild_index", acks_late=True)
-def rebuild_index() -> int:
-    from apps.chat import services
-
-    return services.kb_index_rebuild()
-
-
-@shared_task(name="chat.ensure_index_current", acks_late=True)
-def ensure_index_current() -> dict[str, object]:
-    from apps.chat import services
-
-    return services.kb_index_ensure_current()
 
 
 @shared_task(name="chat.close_idle_conversations")

@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ml.storage import replace_synced
+
 logger = logging.getLogger(__name__)
 
 OPSET = 17
@@ -129,7 +131,7 @@ class OnnxTransformer:
                     opset_version=OPSET,
                     dynamo=False,
                 )
-            os.replace(tmp, path)
+            replace_synced(Path(tmp), path)  # fsync, rename: readers never see half
         except Exception as exc:
             name = type(model).__name__
             raise OnnxExportError(f"exporting {name} to ONNX failed: {exc}") from exc
@@ -151,7 +153,7 @@ class OnnxTransformer:
             quantize_dynamic(
                 source, work / "int8.onnx", weight_type=QuantType.QInt8, per_channel=True
             )
-            os.replace(work / "int8.onnx", path)
+            replace_synced(work / "int8.onnx", path)
         except Exception as exc:
             raise OnnxExportError(f"quantising {fp32_path} to int8 failed: {exc}") from exc
         finally:

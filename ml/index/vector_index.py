@@ -8,35 +8,32 @@ excluded during search, and the graph is rebuilt once tombstones pass 20% of it.
 Search contract: `search(queries, k)` returns `(scores, ids)`, float32 and int64 arrays of
 shape (Q, k), best first. Rows with fewer than k hits (small index, or HNSW missing a few) are
 padded with id -1 and score -inf. Scores are cosine similarities: vectors and queries are
-L2-normalised on the way in (a no-op for Encoder output).
+L2-normalised on the way in (a no-op for Encoder output). `allow_ids` / `exclude_ids` filter
+inside FAISS (see ml/index/filters.py): k eligible hits come back whenever k exist, never fewer
+because filtered ids took their places.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import threading
 import time
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
 
 from ml.index.arrays import IdsLike, as_ids, as_unit_rows, compact_rows, grow
-from ml.index.config import IndexConfig, IndexSpaceMismatch, faiss_has_gpu, shared_gpu_resources
-from ml.index.persistence import read_current_version, save_version, version_dir
+from ml.index.config import IndexConfig, faiss_has_gpu, shared_gpu_resources
+from ml.index.filters import IdFilter, IdSet, exact_top_k, labels_selector
+from ml.index.saved import SavedIndexMixin
 
 log = logging.getLogger(__name__)
 
 TOMBSTONE_REBUILD_RATIO = 0.2
-FORMAT_VERSION = 1
-_LOAD_ATTEMPTS = 3
 
 
-class VectorIndex:
+class VectorIndex(SavedIndexMixin):
     """Mutable cosine index keyed by int64 ids; see the module docstring for the contract.
 
     Public methods take an internal re-entrant lock, so one worker thread may upsert while
@@ -203,24 +200,54 @@ class VectorIndex:
 
     # -- search --------------------------------------------------------------------------
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, ids) per query row; a 1-D query counts as one row."""
+    def search(
+        self,
+        queries: np.ndarray,
+        k: int,
+        *,
+        allow_ids: IdSet | None = None,
+        exclude_ids: IdSet | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, ids) per query row among the eligible ids; a 1-D query is one row.
+
+        Args:
+            queries: (Q, dim) or (dim,) vectors; scaled to unit length here.
+            k: hits wanted per row.
+            allow_ids: only these ids may be returned (an empty set returns nothing).
+            exclude_ids: these ids are never returned (applied after `allow_ids`).
+
+        Returns:
+            (scores, ids), each (Q, k), best first. The filter runs inside FAISS, so a row has
+            k hits whenever k eligible ids exist; past that it is padded with id -1 / -inf
+            (also when the exclusions cover everything).
+        """
         if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
             raise ValueError(f"k={k!r} must be a positive integer")
         k = int(k)
         q = as_unit_rows(queries, self.dim, what="queries")
+        flt = IdFilter.build(allow_ids, exclude_ids)
         with self._lock:
-            if self._n == 0 or q.shape[0] == 0:
+            if self._n == 0 or q.shape[0] == 0 or (flt is not None and flt.allows_nothing):
                 return compact_rows(
                     np.empty((q.shape[0], 0), np.float32), np.empty((q.shape[0], 0), np.int64), k
                 )
             if self._kind == "hnsw":
-                return self._search_hnsw(q, k)
+                return self._search_hnsw(q, k, flt)
             fetch = min(k, self._n)
             if self._flat is not None:
-                scores, ids = self._flat.search(q, fetch)
-            else:
+                params, keep = None, None
+                if flt is not None:
+                    selector, keep = flt.selector()
+                    params = faiss.SearchParameters(sel=selector)
+                scores, ids = self._flat.search(q, fetch, params=params)
+                del keep  # the selector's arrays lived until the search returned
+            elif flt is None:
                 scores, ids = self._search_gpu(q, fetch)
+            else:  # GPU flat indexes take no selector: exact search over the eligible rows
+                rows = flt.mask(self._ids[: self._n])
+                scores, ids = exact_top_k(
+                    q, self._vecs[: self._n][rows], self._ids[: self._n][rows], fetch
+                )
             return compact_rows(scores, ids, k)
 
     def _search_gpu(self, q: np.ndarray, fetch: int) -> tuple[np.ndarray, np.ndarray]:
@@ -234,23 +261,46 @@ class VectorIndex:
         ids = np.where(rows >= 0, self._gpu_row_ids[np.maximum(rows, 0)], -1)
         return scores, ids
 
-    def _search_hnsw(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Tombstones are skipped inside the graph walk via an IDSelector, so fetching k is
-        enough; results are still filtered, and the candidate list is widened when HNSW
-        returns fewer than min(k, len) live hits."""
+    def _search_hnsw(
+        self, q: np.ndarray, k: int, flt: IdFilter | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Tombstones and filtered-out ids are skipped inside the graph walk via an IDSelector,
+        so fetching k is enough; the candidate list is widened when HNSW returns fewer than
+        min(k, eligible) hits."""
         total = self._hnsw.ntotal
-        want = min(k, self._n)
+        selector, eligible, keep = self._hnsw_selector(flt)
+        want = min(k, eligible)
         fetch = min(k, total)
         while True:
             params = faiss.SearchParametersHNSW(efSearch=max(self._config.ef_search, fetch))
-            if self._n_dead:
-                params.sel = self._live_selector()
+            if selector is not None:
+                params.sel = selector
             scores, labels = self._hnsw.search(q, fetch, params=params)
             ids = np.where(labels >= 0, self._label_ids[np.maximum(labels, 0)], -1)
             short = ((ids >= 0).sum(axis=1) < want).any()
             if not short or fetch >= total:
+                del keep  # the selectors' arrays lived until the last search returned
                 return compact_rows(scores, ids, k)
             fetch = min(total, fetch * 2 + self._n_dead)
+
+    def _hnsw_selector(self, flt: IdFilter | None) -> tuple[Any, int, list[Any]]:
+        """(selector over HNSW labels or None, how many ids are eligible, keep-alive list).
+
+        Labels, not ids, are what the graph stores: an allow-list maps to its live labels
+        (tombstones are never among them); exclusions are AND-ed with the live bitmap.
+        """
+        live = self._live_selector() if self._n_dead else None
+        if flt is None:
+            return live, self._n, []
+        if flt.allow is not None:
+            wanted = flt.allow.tolist()
+            labels = np.array([self._label[i] for i in wanted if i in self._label], np.int64)
+            selector, keep = labels_selector(labels)
+            return selector, int(labels.size), keep
+        gone = flt.exclude.tolist()
+        labels = np.array([self._label[i] for i in gone if i in self._label], np.int64)
+        selector, keep = labels_selector(labels, negate=True, also=live)
+        return selector, self._n - int(labels.size), keep
 
     def _live_selector(self) -> Any:
         if self._selector is None:
@@ -330,137 +380,3 @@ class VectorIndex:
     def _maybe_rebuild(self) -> None:
         if self._hnsw is not None and self._n_dead > TOMBSTONE_REBUILD_RATIO * self._hnsw.ntotal:
             self.rebuild()
-
-    # -- persistence ---------------------------------------------------------------------
-
-    def save(self, path: Path) -> int:
-        """Publish the current contents as a new version under `path`; returns the version.
-
-        Only the in-memory snapshot is taken under the search lock; file writes and fsyncs
-        happen outside it, so searches on this object are not blocked by disk I/O.
-        """
-        with self._save_lock:
-            return self._save(Path(path))
-
-    def _save(self, path: Path) -> int:
-        with self._lock:
-            n = self._n
-            snapshot: dict[str, Any] = {
-                "ids": self._ids[:n].copy(),
-                "vectors": self._vecs[:n].copy(),
-                "kind": self._kind,
-                "tombstones": self._n_dead,
-            }
-            if self._kind == "hnsw":
-                snapshot["index"] = faiss.serialize_index(self._hnsw)
-                snapshot["labels"] = self._label_ids[: self._hnsw.ntotal].copy()
-            changes = self._changes
-
-        def write(out: Path, version: int) -> None:
-            self._write_files(out, version, snapshot)
-
-        version = save_version(path, write)
-        with self._lock:
-            self._version, self._saved_changes = version, changes
-        return version
-
-    def _write_files(self, out: Path, version: int, snap: dict[str, Any]) -> None:
-        np.save(out / "ids.npy", snap["ids"], allow_pickle=False)
-        np.save(out / "vectors.npy", snap["vectors"], allow_pickle=False)
-        if snap["kind"] == "hnsw":
-            (out / "index.faiss").write_bytes(snap["index"].tobytes())
-            np.save(out / "hnsw_labels.npy", snap["labels"], allow_pickle=False)
-        now = time.time()
-        meta = {
-            "format": FORMAT_VERSION,
-            "dim": self.dim,
-            "kind": snap["kind"],
-            "version": version,
-            "count": int(snap["ids"].size),
-            "tombstones": snap["tombstones"],
-            "created": datetime.fromtimestamp(now, UTC).isoformat(),
-            "created_unix": now,
-            "hnsw_m": self._config.hnsw_m,
-            "ef_construction": self._config.ef_construction,
-            "space": self._config.space,
-        }
-        (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-
-    @staticmethod
-    def saved_meta(path: Path) -> dict[str, Any] | None:
-        """meta.json of the version CURRENT points to (None when nothing is saved), cheaply."""
-        version = read_current_version(Path(path))
-        if version is None:
-            return None
-        return json.loads((version_dir(Path(path), version) / "meta.json").read_text("utf-8"))
-
-    @classmethod
-    def load(cls, path: Path, config: IndexConfig | None = None) -> VectorIndex:
-        """Load the version CURRENT points to; `config` defaults to the saved dim and space.
-
-        Raises IndexSpaceMismatch when `config.space` is set and the saved index records
-        another space. An index saved before spaces were recorded loads with `space` None
-        (unknown), so an upgrade keeps serving until its owner rebuilds it.
-
-        Retries when a concurrent writer prunes the version between reading CURRENT and
-        reading its files.
-        """
-        path = Path(path)
-        for attempt in range(_LOAD_ATTEMPTS):
-            version = read_current_version(path)
-            if version is None:
-                raise FileNotFoundError(f"{path}/CURRENT not found: no index saved there yet")
-            try:
-                return cls._load_version(version_dir(path, version), version, config)
-            except FileNotFoundError:
-                if attempt == _LOAD_ATTEMPTS - 1 or read_current_version(path) == version:
-                    raise
-        raise AssertionError("unreachable")
-
-    @classmethod
-    def _load_version(cls, vdir: Path, version: int, config: IndexConfig | None) -> VectorIndex:
-        meta = json.loads((vdir / "meta.json").read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT_VERSION:
-            raise ValueError(f"{vdir}/meta.json has format {meta.get('format')!r}; re-save it")
-        if config is None:
-            config = IndexConfig(dim=int(meta["dim"]), space=meta.get("space"))
-        elif config.space is not None and meta.get("space") not in (None, config.space):
-            raise IndexSpaceMismatch(vdir, meta.get("space"), config.space)
-        elif meta.get("space") is None and config.space is not None:
-            config = dataclasses.replace(config, space=None)
-        if config.dim != int(meta["dim"]):
-            raise ValueError(
-                f"{vdir} holds dim {meta['dim']} vectors but IndexConfig.dim={config.dim}; "
-                "use the encoder the index was built with or rebuild the index"
-            )
-        ids = np.load(vdir / "ids.npy", allow_pickle=False)
-        vecs = np.load(vdir / "vectors.npy", allow_pickle=False)
-        if ids.shape != (int(meta["count"]),) or vecs.shape != (ids.size, config.dim):
-            raise ValueError(f"{vdir}: ids {ids.shape} / vectors {vecs.shape} do not match meta")
-        index = cls(config)
-        index._append(ids.astype(np.int64, copy=False), vecs.astype(np.float32, copy=False))
-        if meta["kind"] == "hnsw":
-            index._restore_hnsw(vdir)
-        else:
-            index._build_flat()
-        index._version = version
-        return index
-
-    def _restore_hnsw(self, vdir: Path) -> None:
-        labels = np.load(vdir / "hnsw_labels.npy", allow_pickle=False).astype(np.int64)
-        raw = np.fromfile(vdir / "index.faiss", dtype=np.uint8)
-        hnsw = faiss.deserialize_index(raw)
-        live = labels[labels >= 0]
-        if (
-            hnsw.ntotal != labels.size
-            or hnsw.d != self.dim
-            or not np.array_equal(np.sort(live), np.sort(self._ids[: self._n]))
-        ):
-            log.warning("%s: HNSW graph does not match ids.npy; rebuilding it", vdir)
-            self._build_hnsw()
-            return
-        hnsw.hnsw.efSearch = self._config.ef_search
-        self._hnsw, self._label_ids, self._kind = hnsw, labels, "hnsw"
-        self._label = {int(i): int(lbl) for lbl, i in enumerate(labels.tolist()) if i >= 0}
-        self._n_dead = int((labels < 0).sum())
-        self._flat, self._gpu, self._selector = None, None, None

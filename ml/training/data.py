@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ml.storage import atomic_write
 from ml.training.kinds import TaskKind
 
 LABEL_COLUMNS = ("label", "category")
@@ -76,7 +77,8 @@ def write_examples_csv(path: Path, examples: Iterable[Example]) -> None:
     rows = list(examples)
     has_pair = any(example.text_pair is not None for example in rows)
     header = ["text", "label", "text_pair"] if has_pair else ["text", "label"]
-    with Path(path).open("w", newline="", encoding="utf-8") as handle:
+    # A retried run rewrites the snapshot in place; readers see the old file or the new one.
+    with atomic_write(Path(path), "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         for example in rows:

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from apps.chat import selectors, services
-from apps.chat.kb_index import kb_index_path, kb_index_reader
+from apps.chat import services
+from apps.chat.kb_index import KB_INDEX, kb_index_path, kb_index_reader
 from ml.index import VectorIndex
+from ml.registry.indexes import IndexStatus, index_status
 
 OTHER_SPACE = "all-mpnet-base-v2-0123456789abcdef"
 
@@ -36,6 +37,10 @@ def _rewrite_saved_space(space: str | None) -> None:
     meta_path.write_text(json.dumps(meta))
 
 
+def _status() -> IndexStatus:
+    return index_status(name=KB_INDEX)
+
+
 def _saved_space() -> str | None:
     return VectorIndex.saved_meta(kb_index_path())["space"]
 
@@ -50,11 +55,11 @@ def indexed_entry(artifacts_dir: Path, db):  # noqa: ANN001
 
 @pytest.mark.django_db
 def test_a_fresh_index_records_the_encoder_and_reads_as_current(indexed_entry):
-    status = selectors.search_index_status()
+    status = _status()
 
-    assert status["current"] is True and status["problem"] is None
-    assert status["space"] == status["encoder_space"] == _saved_space()
-    assert status["vectors"] == 3
+    assert status.current is True and status.problem is None
+    assert status.space == status.encoder_space == _saved_space()
+    assert status.vectors == 3
 
 
 @pytest.mark.django_db
@@ -67,8 +72,8 @@ def test_an_index_of_another_encoder_is_not_searched_and_the_bot_offers_a_person
 
     assert len(kb_index_reader().get()) == 0  # refused, not searched
     assert result["decision"].action == "handoff"
-    status = selectors.search_index_status()
-    assert status["current"] is False and OTHER_SPACE in status["problem"]
+    status = _status()
+    assert status.current is False and OTHER_SPACE in status.problem
 
 
 @pytest.mark.django_db
@@ -78,8 +83,8 @@ def test_an_entry_change_rebuilds_an_index_of_another_encoder_instead_of_mixing(
 
     result = services.kb_index_sync(entry_ids=[second.id])
 
-    assert result["rebuilt"] == 1 and result["upserted"] == 4  # both entries re-embedded
-    assert _saved_space() == selectors.search_index_status()["encoder_space"]
+    assert result.rebuilt is True and result.upserted == 4  # both entries re-embedded
+    assert _saved_space() == _status().encoder_space
     answer = services.answer_question("my card has not arrived")
     assert answer["decision"].ranked[0].entry_id == indexed_entry.id
 
@@ -87,24 +92,24 @@ def test_an_entry_change_rebuilds_an_index_of_another_encoder_instead_of_mixing(
 @pytest.mark.django_db
 @pytest.mark.parametrize("saved", [OTHER_SPACE, None], ids=["other encoder", "unrecorded"])
 def test_ensure_current_rebuilds_only_an_index_it_cannot_vouch_for(indexed_entry, saved):
-    assert services.kb_index_ensure_current()["rebuilt"] is False
+    assert services.kb_index_ensure_current().rebuilt is False
     _rewrite_saved_space(saved)
     if saved is None:
-        assert "recorded" in selectors.search_index_status()["problem"]
+        assert "recorded" in _status().problem
 
     result = services.kb_index_ensure_current()
 
-    assert result["rebuilt"] is True and result["previous_space"] == saved
-    assert result["vectors"] == 3
-    assert _saved_space() == result["space"]
-    assert services.kb_index_ensure_current()["rebuilt"] is False
+    assert result.rebuilt is True and result.previous_space == saved
+    assert result.vectors == 3
+    assert _saved_space() == result.space
+    assert services.kb_index_ensure_current().rebuilt is False
 
 
 @pytest.mark.django_db
 def test_ensure_current_without_entries_builds_nothing(artifacts_dir):
     result = services.kb_index_ensure_current()
 
-    assert result["rebuilt"] is False and "nothing to index" in result["reason"]
+    assert result.rebuilt is False and "nothing to index" in result.reason
     assert VectorIndex.saved_meta(kb_index_path()) is None
 
 
@@ -125,16 +130,16 @@ def test_a_worker_that_starts_after_a_model_change_rebuilds_the_index(
     artifacts_dir, celery_worker_process_after_model_change
 ):
     deadline = time.monotonic() + 90
-    wanted = selectors.search_index_status()["encoder_space"]
+    wanted = _status().encoder_space
     while _saved_space() != wanted:
         assert celery_worker_process_after_model_change.poll() is None
         assert time.monotonic() < deadline, (
             celery_worker_process_after_model_change.log_path.read_text()[-3000:]
         )
         time.sleep(0.3)
-    assert selectors.search_index_status()["vectors"] == 3
+    assert _status().vectors == 3
     log = celery_worker_process_after_model_change.log_path.read_text()
-    assert "chat.ensure_index_current" in log and "'rebuilt': True" in log
+    assert "ml.index_ensure_current" in log and "'rebuilt': True" in log
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
-from apps.chat import selectors, services
+from apps.chat import services
 from apps.chat.admin.common import (
     INTENT_TASK,
     admin_page,
@@ -27,11 +27,13 @@ from apps.chat.forms import (
     KbImportForm,
     KnowledgeEntryForm,
 )
+from apps.chat.kb_index import KB_INDEX
 from apps.chat.models import (
     EntryPhrasing,
     KnowledgeEntry,
 )
 from ml.errors import ServiceError
+from ml.registry import indexes
 
 
 class EntryPhrasingInline(admin.TabularInline):
@@ -98,9 +100,7 @@ class KnowledgeEntryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Rebuild the search index", permissions=["change"])
     def rebuild_index(self, request: HttpRequest, queryset: QuerySet | None = None) -> None:
-        from apps.chat import tasks
-
-        transaction.on_commit(tasks.rebuild_index.delay)
+        transaction.on_commit(lambda: indexes.index_rebuild_queue(name=KB_INDEX))
         self.message_user(
             request,
             "Index rebuild queued; answers use the new index within seconds of it finishing.",
@@ -140,7 +140,7 @@ class KnowledgeEntryAdmin(admin.ModelAdmin):
             {
                 **(extra_context or {}),
                 "can_rebuild_index": can_queue,
-                "index_status": selectors.search_index_status(),
+                "index_status": indexes.index_status(name=KB_INDEX),
                 "can_fine_tune": can_queue and request.user.has_perm("registry.add_modelversion"),
             },
         )

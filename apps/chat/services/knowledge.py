@@ -5,72 +5,94 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 
-import numpy as np
 from django.db import transaction
 from django.utils.text import slugify
 
-from apps.chat.kb_index import kb_index_writer
+from apps.chat.kb_index import KB_INDEX
 from apps.chat.models import EntryPhrasing, KnowledgeEntry
-from ml.index import IndexSpaceMismatch, VectorIndex
+from ml.registry import indexes
 
 logger = logging.getLogger(__name__)
 
 _bulk = threading.local()
 
 
+@dataclass
+class IndexBatch:
+    """Changed entries and phrasings, turned into one index task of phrasing ids after commit.
+
+    Phrasing ids are kept as well as entry ids: a deleted phrasing (or every phrasing of a
+    deleted entry) can no longer be found through its entry when the task is sent.
+    """
+
+    entry_ids: set[int] = field(default_factory=set)
+    phrasing_ids: set[int] = field(default_factory=set)
+
+    def add(self, entry_id: int, phrasing_ids: Iterable[int]) -> None:
+        self.entry_ids.add(entry_id)
+        self.phrasing_ids.update(phrasing_ids)
+
+
 @contextlib.contextmanager
-def index_updates_deferred(*, enqueue: bool = True) -> Iterator[set[int]]:
-    """Collect entry ids changed inside the block and send one index task at the end.
+def index_updates_deferred(*, enqueue: bool = True) -> Iterator[IndexBatch]:
+    """Collect what changes inside the block and send one index task at the end.
 
     Imports of hundreds of entries would otherwise queue one task per saved row. With
     `enqueue=False` the caller rebuilds the index itself.
     """
-    touched: set[int] = set()
+    touched = IndexBatch()
     previous = getattr(_bulk, "touched", None)
     _bulk.touched = touched
     try:
         yield touched
     finally:
         _bulk.touched = previous
-    if touched and enqueue:
-        ids = sorted(touched)
-        transaction.on_commit(lambda: _enqueue_index(ids))
+    if touched.entry_ids and enqueue:
+        transaction.on_commit(lambda: _enqueue_index(touched))
 
 
-def _enqueue_index(entry_ids: list[int]) -> None:
-    from apps.chat import tasks
+def _enqueue_index(batch: IndexBatch) -> None:
+    """Send the core's sync task with every phrasing id the batch touched (run after commit)."""
+    ids = batch.phrasing_ids | set(
+        EntryPhrasing.objects.filter(entry_id__in=batch.entry_ids).values_list("id", flat=True)
+    )
+    indexes.index_sync_queue(name=KB_INDEX, ids=ids)
 
-    tasks.index_entries.delay(entry_ids)
 
-
-def entry_changed(entry_id: int) -> None:
+def entry_changed(entry_id: int, *, phrasing_ids: Iterable[int] = ()) -> None:
     """Called by the model signals: schedule one index update per transaction, after commit.
 
     Saving an entry with its inline phrasings fires many signals; they share one task.
+    `phrasing_ids` names phrasings changed or deleted on their own.
     """
     touched = getattr(_bulk, "touched", None)
     if touched is not None:
-        touched.add(entry_id)
+        touched.add(entry_id, phrasing_ids)
         return
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
-        _enqueue_index([entry_id])
+        batch = IndexBatch()
+        batch.add(entry_id, phrasing_ids)
+        _enqueue_index(batch)
         return
     outermost = connection.atomic_blocks[0]
     pending = getattr(_bulk, "pending", None)
-    if pending is not None and pending["block"] is outermost and not pending["sent"]:
-        pending["ids"].add(entry_id)
+    if pending is not None and pending[0] is outermost and not pending[2]["sent"]:
+        pending[1].add(entry_id, phrasing_ids)
         return
     # A new batch per transaction; a rolled-back block's batch is simply dropped. The same
     # Atomic object can be reused (a decorated function), hence the "sent" mark.
-    batch: dict = {"block": outermost, "ids": {entry_id}, "sent": False}
-    _bulk.pending = batch
+    batch = IndexBatch()
+    batch.add(entry_id, phrasing_ids)
+    state = {"sent": False}
+    _bulk.pending = (outermost, batch, state)
 
     def flush() -> None:
-        batch["sent"] = True
-        _enqueue_index(sorted(batch["ids"]))
+        state["sent"] = True
+        _enqueue_index(batch)
 
     transaction.on_commit(flush)
 
@@ -135,88 +157,22 @@ def phrasing_add_many(
     return len(new)
 
 
-# --- index maintenance (run by Celery tasks) ---------------------------------------------------
+# --- index maintenance: the core does the work (ml/registry/indexes.py) -----------------------
 
 
-def _encode(texts: list[str]) -> np.ndarray:
-    from ml.registry.serving import get_encoder
-
-    return get_encoder().encode(texts)
-
-
-def kb_index_sync(*, entry_ids: Sequence[int]) -> dict[str, int]:
-    """Re-embed the given entries' phrasings and drop every vector no active phrasing owns.
-
-    Idempotent: running it twice, or for an entry deleted meanwhile, leaves the same index.
-    When the saved index was built by another encoder, every phrasing is re-embedded instead
-    (a fresh index), since this encoder's vectors cannot join it.
-    """
-    try:
-        return _kb_index_sync(entry_ids)
-    except IndexSpaceMismatch as exc:
-        logger.warning("chat kb index from another encoder (%s); rebuilding it", exc)
-        return {"upserted": kb_index_rebuild(), "removed": 0, "rebuilt": 1}
+def kb_index_sync(*, entry_ids: Sequence[int]) -> indexes.IndexSyncResult:
+    """Re-embed the given entries' phrasings now (in this process); see `indexes.index_sync`."""
+    ids = EntryPhrasing.objects.filter(entry_id__in=entry_ids).values_list("id", flat=True)
+    return indexes.index_sync(name=KB_INDEX, ids=list(ids))
 
 
-def _kb_index_sync(entry_ids: Sequence[int]) -> dict[str, int]:
-    phrasings = list(
-        EntryPhrasing.objects.filter(entry_id__in=entry_ids, entry__active=True).values_list(
-            "id", "text"
-        )
-    )
-    live_ids = set(
-        EntryPhrasing.objects.filter(entry__active=True).values_list("id", flat=True).iterator()
-    )
-    with kb_index_writer() as index:
-        stale = [int(i) for i in index.ids() if int(i) not in live_ids]
-        removed = index.remove(stale) if stale else 0
-        if phrasings:
-            ids = np.array([pid for pid, _ in phrasings], dtype=np.int64)
-            index.upsert(ids, _encode([text for _, text in phrasings]))
-    logger.info(
-        "chat kb index sync entries=%s upserted=%s removed=%s",
-        len(entry_ids),
-        len(phrasings),
-        removed,
-    )
-    return {"upserted": len(phrasings), "removed": removed}
-
-
-def kb_index_rebuild(*, batch_size: int = 512, progress=None) -> int:  # noqa: ANN001
+def kb_index_rebuild(
+    *, batch_size: int | None = None, progress: Callable[[float], None] | None = None
+) -> int:
     """Embed every active phrasing into a fresh index and publish it as one new version."""
-    rows = list(
-        EntryPhrasing.objects.filter(entry__active=True).order_by("id").values_list("id", "text")
-    )
-    with kb_index_writer(fresh=True) as index:
-        for start in range(0, len(rows), batch_size):
-            chunk = rows[start : start + batch_size]
-            index.upsert(
-                np.array([pid for pid, _ in chunk], dtype=np.int64), _encode([t for _, t in chunk])
-            )
-            if progress is not None:
-                progress(min(1.0, (start + len(chunk)) / max(1, len(rows))))
-        count = len(index)
-    return count
+    return indexes.index_rebuild(name=KB_INDEX, batch_size=batch_size, progress=progress)
 
 
-def kb_index_ensure_current() -> dict[str, object]:
-    """Rebuild the index when the saved one was not built by this encoder, else do nothing.
-
-    Run when a worker starts: after ML_BASE_MODEL changes (or on the first start after an
-    upgrade from indexes that did not record their encoder) the chat comes back by itself.
-    """
-    from django.conf import settings
-
-    from apps.chat.kb_index import kb_index_path
-    from ml.embeddings import encoder_space
-
-    wanted = encoder_space(settings.ML_BASE_MODEL)  # without loading the model
-    meta = VectorIndex.saved_meta(kb_index_path())
-    saved = meta.get("space") if meta else None
-    if meta is None and not EntryPhrasing.objects.filter(entry__active=True).exists():
-        return {"rebuilt": False, "space": wanted, "reason": "no index and nothing to index"}
-    if saved == wanted:
-        return {"rebuilt": False, "space": wanted, "reason": "current"}
-    vectors = kb_index_rebuild()
-    logger.info("chat kb index rebuilt for encoder %s (was %s): %s vectors", wanted, saved, vectors)
-    return {"rebuilt": True, "space": wanted, "previous_space": saved, "vectors": vectors}
+def kb_index_ensure_current() -> indexes.IndexEnsureResult:
+    """Rebuild the index when the saved one was not built by this encoder, else do nothing."""
+    return indexes.index_ensure_current(name=KB_INDEX)
