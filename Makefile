@@ -32,6 +32,7 @@ test-embedded: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 migrate: venv
 	$(BIN)/python manage.py migrate

@@ -347,13 +347,19 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"},
         "json": {"()": "apps.core.logging.JsonFormatter"},
     },
+    "filters": {"library_root_chatter": {"()": "apps.core.logging.LibraryRootChatter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_JSON else "plain"}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_JSON else "plain",
+            "filters": ["library_root_chatter"],  # ONNX Runtime's quantiser logs via root
+        }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        "faiss": {"level": "WARNING"},  # faiss.loader: 8 INFO lines on which CPU build loaded
     },
 }

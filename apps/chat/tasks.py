@@ -7,30 +7,19 @@ from celery import shared_task
 
 @shared_task(name="chat.close_idle_conversations")
 def close_idle_conversations() -> int:
-    from apps.chat import protocol, services
-    from apps.chat.consumers import conversation_notify
-    from apps.chat.models import Conversation
+    from apps.chat import realtime
+    from apps.chat.services.lifecycle import conversations_close_idle
 
-    closing_messages = services.conversations_close_idle()
+    closing_messages = conversations_close_idle()
     for message in closing_messages:  # open widgets show the close and ask for CSAT
-        closed = {
-            "type": "closed",
-            "status": "closed",
-            "resolution": Conversation.objects.get(id=message.conversation_id).resolution,
-            "csat_requested": True,
-        }
-        conversation_notify(
-            conversation_id=message.conversation_id,
-            events=[
-                protocol.message_event(message),
-                protocol.frame_event(closed, conversation_id=message.conversation_id),
-            ],
+        realtime.conversation_closed_notify(
+            message=message, resolution=message.conversation.resolution
         )
     return len(closing_messages)
 
 
 @shared_task(name="chat.purge_expired_conversations")
 def purge_expired_conversations() -> int:
-    from apps.chat import services
+    from apps.chat.services.lifecycle import conversations_purge_expired
 
-    return services.conversations_purge_expired()
+    return conversations_purge_expired()

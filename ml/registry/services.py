@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -32,6 +33,7 @@ from ml.training import (
 
 logger = logging.getLogger(__name__)
 
+TRAIN_TASK_NAME = "ml.train_model_version"  # ml/tasks.py registers it; routed to the gpu queue
 PROGRESS_WRITE_INTERVAL_S = 1.0
 CANCEL_CHECK_INTERVAL_S = 2.0
 
@@ -151,9 +153,9 @@ def model_version_queue(
 
 
 def _enqueue_training(version_id: int) -> None:
-    from ml import tasks
-
-    result = tasks.train_model_version.delay(version_id)
+    # By name, not by importing ml.tasks (which imports this module): the registered task's
+    # apply_async is used when the app knows it (routing, eager mode), send_task otherwise.
+    result = current_app.signature(TRAIN_TASK_NAME, args=(version_id,)).apply_async()
     ModelVersion.objects.filter(id=version_id, celery_task_id="").update(celery_task_id=result.id)
 
 

@@ -72,7 +72,8 @@ class MicroBatcher(Generic[T, R]):
     With `enabled=False` no thread is started and `submit` calls `batch_fn([item])` in the
     caller's thread, so a benchmark can compare both paths with the same code and hooks.
     `on_batch(batch_size, seconds)` is called after every `batch_fn` call (metrics hook); its
-    own exceptions are logged and ignored.
+    own exceptions are logged and ignored. `clock` (seconds, monotonic) decides when a wait
+    budget is spent and how long a batch took; tests pass a fake one to control both.
     """
 
     def __init__(
@@ -84,6 +85,7 @@ class MicroBatcher(Generic[T, R]):
         name: str = "batcher",
         on_batch: Callable[[int, float], None] | None = None,
         enabled: bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
@@ -95,6 +97,7 @@ class MicroBatcher(Generic[T, R]):
         self.name = name
         self.enabled = enabled
         self._on_batch = on_batch
+        self._clock = clock
         self._queue: queue.SimpleQueue[_Pending[T, R] | object] = queue.SimpleQueue()
         self._lock = threading.Lock()  # orders submit against close
         self._stats_lock = threading.Lock()
@@ -127,7 +130,7 @@ class MicroBatcher(Generic[T, R]):
         futures: list[Future[R]] = []
         with self._lock:
             self._check_open()
-            now = time.monotonic()
+            now = self._clock()
             for item in items:
                 future: Future[R] = Future()
                 self._queue.put(_Pending(item, future, now))
@@ -206,7 +209,7 @@ class MicroBatcher(Generic[T, R]):
 
     def _call_direct(self, item: T) -> Future[R]:
         future: Future[R] = Future()
-        self._execute([_Pending(item, future, time.monotonic())])
+        self._execute([_Pending(item, future, self._clock())])
         return future
 
     def _run(self) -> None:
@@ -233,13 +236,15 @@ class MicroBatcher(Generic[T, R]):
         batch = [first]
         deadline = first.enqueued_at + self.max_wait_s
         while len(batch) < self.max_batch_size:
-            remaining = deadline - time.monotonic()
+            remaining = deadline - self._clock()
             try:
                 if remaining > 0:
                     nxt = self._queue.get(timeout=remaining)
                 else:  # budget spent (e.g. while the previous batch ran): take only what is there
                     nxt = self._queue.get_nowait()
             except queue.Empty:
+                if remaining > 0:  # the clock decides, not the queue's timer: look again
+                    continue
                 break
             if nxt is _STOP:
                 return batch, True
@@ -251,7 +256,7 @@ class MicroBatcher(Generic[T, R]):
         live = [p for p in batch if p.future.set_running_or_notify_cancel()]
         if not live:
             return
-        started = time.perf_counter()
+        started = self._clock()
         error: BaseException | None = None
         results: Sequence[R] = []
         try:
@@ -262,7 +267,7 @@ class MicroBatcher(Generic[T, R]):
                 )
         except BaseException as exc:  # every caller must hear about it, or it waits forever
             error = exc
-        seconds = time.perf_counter() - started
+        seconds = self._clock() - started
         if error is None:
             for pending, result in zip(live, results, strict=True):
                 pending.future.set_result(result)

@@ -61,12 +61,14 @@ class PredictorCache(Generic[P]):
         loader: Callable[[Path], P],
         resolver: Callable[[str], tuple[str, Path] | None],
         check_interval_s: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if check_interval_s < 0:
             raise ValueError(f"check_interval_s must be >= 0, got {check_interval_s}")
         self._loader = loader
         self._resolver = resolver
         self.check_interval_s = check_interval_s
+        self._clock = clock  # seconds, monotonic; tests pass a fake one to step past the interval
         self._entries: dict[str, _Entry[P]] = {}
         self._lock = threading.Lock()  # guards _entries only, never held while loading
 
@@ -106,7 +108,7 @@ class PredictorCache(Generic[P]):
             return entry
 
     def _fresh(self, entry: _Entry[P]) -> bool:
-        return time.monotonic() - entry.checked_at < self.check_interval_s
+        return self._clock() - entry.checked_at < self.check_interval_s
 
     @staticmethod
     def _served(task: str, current: tuple[str, P] | None) -> P:
@@ -127,7 +129,7 @@ class PredictorCache(Generic[P]):
             logger.exception(
                 "resolving production model for %r failed; keeping %s", task, current[0]
             )
-            entry.checked_at = time.monotonic()
+            entry.checked_at = self._clock()
             return current[1]
         if resolved is None:
             if current is not None:
@@ -135,11 +137,11 @@ class PredictorCache(Generic[P]):
                     "task %r no longer has a production model; dropping %s", task, current[0]
                 )
             entry.current = None
-            entry.checked_at = time.monotonic()
+            entry.checked_at = self._clock()
             raise ModelNotAvailable(task)
         version_key, path = resolved
         if current is not None and current[0] == version_key:
-            entry.checked_at = time.monotonic()
+            entry.checked_at = self._clock()
             return current[1]
         started = time.perf_counter()
         try:
@@ -154,13 +156,13 @@ class PredictorCache(Generic[P]):
                 path,
                 current[0],
             )
-            entry.checked_at = time.monotonic()  # retry after the interval, not per request
+            entry.checked_at = self._clock()  # retry after the interval, not per request
             return current[1]
         entry.current = (version_key, model)
         replaced = current[0] if current else None
         del current  # the replaced model, if any, is garbage for the collection below
         freeze_long_lived(f"loading {task!r} version {version_key}")
-        entry.checked_at = time.monotonic()
+        entry.checked_at = self._clock()
         logger.info(
             "loaded %r version %s from %s in %.2fs (was %s)",
             task,

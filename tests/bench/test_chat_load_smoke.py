@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests.bench.labelled_data import INTENTS, write_labelled_dataset
@@ -42,7 +41,6 @@ def _run(*args: str, timeout_s: float = 150) -> subprocess.CompletedProcess:
 def test_load_run_reports_every_mode_and_rate(tmp_path: Path) -> None:
     data = write_labelled_dataset(tmp_path / "data")
     out = tmp_path / "chat_load.json"
-    started = time.monotonic()
 
     done = _run(
         "--data",
@@ -66,7 +64,6 @@ def test_load_run_reports_every_mode_and_rate(tmp_path: Path) -> None:
     )
 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert time.monotonic() - started < 120
     result = json.loads(out.read_text())
     assert result["phrasings"] == 200
     assert result["entries"] == len(INTENTS)

@@ -1,4 +1,8 @@
-"""PredictorCache against artifacts on disk and a mutable 'registry' of production versions."""
+"""PredictorCache against artifacts on disk and a mutable 'registry' of production versions.
+
+The check interval runs on a fake clock the tests step by hand, and concurrency is checked by
+the order of events, so nothing here depends on how fast this machine is.
+"""
 
 from __future__ import annotations
 
@@ -52,6 +56,14 @@ class Loader:
         return LoadedModel(version=path.name, weights=(path / "weights.txt").read_text())
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture
 def registry(tmp_path: Path) -> Registry:
     return Registry(tmp_path)
@@ -74,19 +86,26 @@ def test_loads_once_and_serves_from_memory(registry: Registry) -> None:
 def test_new_production_version_is_picked_up_only_after_the_interval(registry: Registry) -> None:
     registry.publish("intent", "v1")
     loader = Loader()
-    cache = PredictorCache(loader=loader, resolver=registry.resolve, check_interval_s=0.1)
+    clock = FakeClock()
+    cache = PredictorCache(
+        loader=loader, resolver=registry.resolve, check_interval_s=2.0, clock=clock
+    )
     assert cache.get("intent").version == "v1"
 
     registry.publish("intent", "v2")
+    clock.now += 1.9
     assert cache.get("intent").version == "v1"  # within the interval: not even asked
     assert registry.resolve_calls == 1
 
-    time.sleep(0.15)
+    clock.now += 0.1
     assert cache.get("intent") == LoadedModel("v2", "intent:v2")
     assert cache.current_version("intent") == "v2"
     assert [p.name for p in loader.loaded] == ["v1", "v2"]
 
-    time.sleep(0.15)
+    clock.now += 1.0
+    assert cache.get("intent").version == "v2"  # the interval restarts at the last check
+    assert registry.resolve_calls == 2
+    clock.now += 1.0
     assert cache.get("intent").version == "v2"  # re-asked, same version: no reload
     assert registry.resolve_calls == 3
     assert len(loader.loaded) == 2
@@ -125,7 +144,7 @@ def test_concurrent_first_gets_load_once(registry: Registry) -> None:
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=5)
+        t.join(timeout=60)
     assert len(got) == n
     assert len(loader.loaded) == 1
     assert all(m is got[0] for m in got)
@@ -136,23 +155,26 @@ def test_a_slow_load_does_not_block_other_tasks(registry: Registry) -> None:
     registry.publish("fast", "v1")
     gate = threading.Event()
     entered = threading.Event()
+    events: list[str] = []
 
     def loader(path: Path) -> LoadedModel:
         if path.parent.name == "slow":
             entered.set()
-            gate.wait(timeout=5)
+            # Held until the fast task was served; had `fast` waited on this load, the gate
+            # would time out and the events would come in the other order.
+            events.append("slow released" if gate.wait(timeout=30) else "slow timed out")
         return LoadedModel(path.name, (path / "weights.txt").read_text())
 
     cache = PredictorCache(loader=loader, resolver=registry.resolve, check_interval_s=60)
     slow = threading.Thread(target=cache.get, args=("slow",))
     slow.start()
-    assert entered.wait(timeout=2)
-    started = time.perf_counter()
+    assert entered.wait(timeout=30)
     assert cache.get("fast").weights == "fast:v1"
-    assert time.perf_counter() - started < 1.0
+    events.append("fast served")
     assert cache.current_version("slow") is None  # still loading
     gate.set()
-    slow.join(timeout=5)
+    slow.join(timeout=60)
+    assert events == ["fast served", "slow released"]
     assert cache.current_version("slow") == "v1"
 
 

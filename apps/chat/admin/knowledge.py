@@ -79,14 +79,7 @@ class KnowledgeEntryAdmin(admin.ModelAdmin):
     # --- actions ------------------------------------------------------------------------
 
     def _set_active(self, request: HttpRequest, queryset: QuerySet, active: bool) -> None:
-        # Save one by one (not queryset.update) so post_save updates the index; one atomic
-        # block means one index task for the whole selection.
-        changed = 0
-        with transaction.atomic():
-            for entry in queryset.filter(active=not active):
-                entry.active = active
-                entry.save(update_fields=["active", "updated_at"])
-                changed += 1
+        changed = services.entries_active_set(entries=queryset, active=active)
         state = "active" if active else "inactive"
         self.message_user(request, f"{changed} entr{'y' if changed == 1 else 'ies'} now {state}.")
 

@@ -10,7 +10,6 @@ must not hold up other conversations' database work on Django's single sync thre
 """
 
 from apps.chat.consumers.agent import AgentConsumer
-from apps.chat.consumers.common import agents_notify, conversation_notify
 from apps.chat.consumers.customer import ChatConsumer
 
-__all__ = ["AgentConsumer", "ChatConsumer", "agents_notify", "conversation_notify"]
+__all__ = ["AgentConsumer", "ChatConsumer"]

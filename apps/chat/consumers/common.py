@@ -1,4 +1,7 @@
-"""Helpers shared by the customer and agent sockets: threads, limits, JSON frames, notify."""
+"""Helpers shared by the customer and agent sockets: threads, limits, JSON frames.
+
+Group sends from sync code (tasks, services, admin) live in apps.chat.realtime.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +14,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 
-from apps.chat import protocol
 from apps.chat.protocol import error_frame
 
 logger = logging.getLogger(__name__)
@@ -70,25 +70,6 @@ class JsonFrames:
 
     async def send_error(self, code: str, message: str, **extra: Any) -> None:
         await self.send_json(error_frame(code, message, **extra))
-
-
-def conversation_notify(*, conversation_id: int, events: list[dict[str, Any]]) -> None:
-    """Push events to every socket of a conversation from sync code (tasks, admin actions).
-
-    Build events with `protocol.message_event(message)` and
-    `protocol.frame_event(frame, conversation_id=...)`; for example, after closing an idle
-    conversation: the system message, then `{"type": "closed", ...}`.
-    """
-    layer = get_channel_layer()
-    for event in events:
-        async_to_sync(layer.group_send)(protocol.conversation_group(conversation_id), event)
-
-
-def agents_notify() -> None:
-    """Make every open agent console reload its waiting list (from sync code)."""
-    async_to_sync(get_channel_layer().group_send)(
-        protocol.AGENTS_GROUP, protocol.agents_refresh_event()
-    )
 
 
 # --- sync halves: service call + serialisation, in one worker thread ------------------------

@@ -117,15 +117,16 @@ class BotTyping:
     shows it. Once the frame is on its way it is never cancelled half-sent.
     """
 
-    def __init__(self, broadcast: Any, delay_ms: int):
+    def __init__(self, broadcast: Any, delay_ms: int, *, sleep: Any = asyncio.sleep):
         self.broadcast = broadcast
         self.delay_s = max(0, delay_ms) / 1000
+        self.sleep = sleep  # tests pass one they release by hand
         self.committed = False
         self.task: asyncio.Task | None = None
 
     async def _show(self) -> None:
         if self.delay_s:
-            await asyncio.sleep(self.delay_s)
+            await self.sleep(self.delay_s)
         self.committed = True
         await self.broadcast({"type": "typing", "sender": "bot", "active": True})
 

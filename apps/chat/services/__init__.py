@@ -24,6 +24,7 @@ from apps.chat.services.importing import (
     kb_import_validate,
 )
 from apps.chat.services.knowledge import (
+    entries_active_set,
     entry_changed,
     entry_create,
     index_updates_deferred,
@@ -65,6 +66,7 @@ __all__ = [
     "csat_record",
     "customer_conversations_erase",
     "customer_conversations_export",
+    "entries_active_set",
     "entry_changed",
     "entry_create",
     "feedback_record",

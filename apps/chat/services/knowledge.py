@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.text import slugify
 
 from apps.chat.kb_index import KB_INDEX
@@ -139,6 +140,21 @@ def entry_create(
         )
         phrasing_add_many(entry=entry, texts=phrasings, source=source)
     return entry
+
+
+def entries_active_set(*, entries: QuerySet[KnowledgeEntry], active: bool) -> int:
+    """Switch the given entries on or off; returns how many changed.
+
+    Saved one by one (not queryset.update) so post_save updates the index; one atomic block
+    means one index task for the whole selection.
+    """
+    changed = 0
+    with transaction.atomic():
+        for entry in entries.filter(active=not active):
+            entry.active = active
+            entry.save(update_fields=["active", "updated_at"])
+            changed += 1
+    return changed
 
 
 def phrasing_add_many(

@@ -32,17 +32,18 @@ def conversations_close_idle() -> list[Message]:
             and last_bot.kind == Message.Kind.ANSWER
             and last_bot.feedback != -1
         )
+        resolution = (
+            Conversation.Resolution.BOT_RESOLVED if resolved else Conversation.Resolution.ABANDONED
+        )
+        closed_at = timezone.now()
         with transaction.atomic():
             updated = Conversation.objects.filter(
                 id=conversation.id, status=Conversation.Status.BOT
-            ).update(
-                status=Conversation.Status.CLOSED,
-                resolution=Conversation.Resolution.BOT_RESOLVED
-                if resolved
-                else Conversation.Resolution.ABANDONED,
-                closed_at=timezone.now(),
-            )
-            if updated:
+            ).update(status=Conversation.Status.CLOSED, resolution=resolution, closed_at=closed_at)
+            if updated:  # the instance the message points at shows the close, for the caller
+                conversation.status = Conversation.Status.CLOSED
+                conversation.resolution = resolution
+                conversation.closed_at = closed_at
                 closing_messages.append(
                     Message.objects.create(
                         conversation=conversation,
