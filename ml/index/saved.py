@@ -13,16 +13,13 @@ import logging
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self
 
 import faiss
 import numpy as np
 
 from ml.index.config import IndexConfig, IndexSpaceMismatch
 from ml.index.persistence import read_current_version, save_version, version_dir
-
-if TYPE_CHECKING:
-    from ml.index.vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +92,7 @@ class SavedIndexMixin:
         return json.loads((version_dir(Path(path), version) / "meta.json").read_text("utf-8"))
 
     @classmethod
-    def load(cls, path: Path, config: IndexConfig | None = None) -> VectorIndex:
+    def load(cls, path: Path, config: IndexConfig | None = None) -> Self:
         """Load the version CURRENT points to; `config` defaults to the saved dim and space.
 
         Raises IndexSpaceMismatch when `config.space` is set and the saved index records
@@ -118,7 +115,7 @@ class SavedIndexMixin:
         raise AssertionError("unreachable")
 
     @classmethod
-    def _load_version(cls, vdir: Path, version: int, config: IndexConfig | None) -> VectorIndex:
+    def _load_version(cls, vdir: Path, version: int, config: IndexConfig | None) -> Self:
         meta = json.loads((vdir / "meta.json").read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT_VERSION:
             raise ValueError(f"{vdir}/meta.json has format {meta.get('format')!r}; re-save it")
