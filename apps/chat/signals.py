@@ -1,10 +1,12 @@
-"""Keep the vector index in step with every write to the knowledge base, wherever it came from."""
+"""Keep the vector index in step with every write to the knowledge base, wherever it came from;
+close an agent's console sockets when the agent logs out."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from celery.signals import worker_ready
+from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -42,3 +44,13 @@ def index_checked_on_worker_start(sender: Any = None, **kwargs: Any) -> None:
     from apps.chat import tasks
 
     tasks.ensure_index_current.delay()
+
+
+@receiver(user_logged_out)
+def agent_consoles_closed_on_logout(sender: Any, request: Any, **kwargs: Any) -> None:
+    """An agent who logs out in one tab loses the console open in another (any process)."""
+    from apps.chat.consumers.agent import agent_session_end
+
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    if session_key:
+        agent_session_end(session_key=session_key)

@@ -16,6 +16,8 @@ from channels.testing import WebsocketCommunicator
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEMO_FAQ = ROOT / "apps" / "chat" / "demo" / "faq.json"
 WS_ORIGIN = "http://testserver"
+WS_HOST = "testserver"  # the Host header: with the socket's scheme, the server's own origin
+CHAT_PATH = "/ws/chat/"
 WS_KB_INTENTS = ("card_arrival", "lost_or_stolen_card", "change_pin", "business_hours")
 
 
@@ -25,13 +27,26 @@ class WsClient:
     def __init__(self, communicator: WebsocketCommunicator):
         self.communicator = communicator
         self.closed = False
+        self.token: str | None = None  # from `conversation_started`: this socket's conversation
+        self.public_id: str | None = None
 
     async def send(self, frame: dict[str, Any] | str) -> None:
         text = frame if isinstance(frame, str) else json.dumps(frame)
         await self.communicator.send_to(text_data=text)
 
     async def recv(self, timeout_s: float = 10) -> dict[str, Any]:
-        return json.loads(await self.communicator.receive_from(timeout=timeout_s))
+        frame = json.loads(await self.communicator.receive_from(timeout=timeout_s))
+        if frame.get("type") == "conversation_started":
+            self.token, self.public_id = frame["token"], frame["conversation"]["id"]
+        return frame
+
+    async def closed_with(self, timeout_s: float = 10) -> int | None:
+        """The close code once the server closes the socket (frames before it are skipped)."""
+        while True:
+            output = await self.communicator.receive_output(timeout=timeout_s)
+            if output["type"] == "websocket.close":
+                self.closed = True
+                return output.get("code")
 
     async def recv_until(
         self, predicate: Callable[[dict[str, Any]], bool], timeout_s: float = 30
@@ -74,7 +89,9 @@ def ws_random_ip() -> str:
 async def ws_open(transactional_db: None):  # noqa: ANN201
     """Open a websocket on config.asgi.application; returns (client, first frame or close code).
 
-    Closed at teardown. `origin=None` sends no Origin header; `cookie` a Cookie header.
+    Closed at teardown. `origin=None` sends no Origin header; `cookie` a Cookie header;
+    `host` the Host header. On the customer socket the first frame is the answer to a
+    `hello` carrying `hello` (a token, after_id...), sent when `first_frame` is true.
     """
     from config.asgi import application
 
@@ -87,8 +104,12 @@ async def ws_open(transactional_db: None):  # noqa: ANN201
         ip: str | None = None,
         cookie: str | None = None,
         first_frame: bool = True,
+        host: str | None = WS_HOST,
+        hello: dict[str, Any] | None = None,
     ) -> tuple[WsClient | None, Any]:
         headers = []
+        if host is not None:
+            headers.append((b"host", host.encode()))
         if origin is not None:
             headers.append((b"origin", origin.encode()))
         if cookie:
@@ -100,6 +121,8 @@ async def ws_open(transactional_db: None):  # noqa: ANN201
             return None, code
         client = WsClient(communicator)
         opened.append(client)
+        if first_frame and path.split("?")[0] == CHAT_PATH:
+            await client.send({"type": "hello", **(hello or {})})
         return client, (await client.recv() if first_frame else None)
 
     yield open_socket
@@ -141,14 +164,31 @@ def ws_staff(transactional_db: None):  # noqa: ANN201
     from django.contrib.auth import get_user_model
     from django.test import Client
 
+    from apps.chat.models import AgentProfile
+
     user = get_user_model().objects.create_user(
-        "agent-ann", password="a-long-test-password-1", is_staff=True, first_name="Ann"
+        "agent-ann", password="a-long-test-password-1", is_staff=True, first_name="Annabel"
     )
+    AgentProfile.objects.create(user=user, display_name="Ann")
     client = Client()
     client.force_login(user)
     user.cookie = f"sessionid={client.cookies['sessionid'].value}"
     user.raw_password = "a-long-test-password-1"
     return user
+
+
+def ws_conversation_seed(texts: list[str] = ()) -> tuple[Any, str, list[Any]]:
+    """A conversation with customer messages `texts`: (conversation, its token, messages)."""
+    from apps.chat import services
+
+    started = services.conversation_start(customer_ref="seed")
+    messages = [
+        services.message_receive(
+            conversation=started.conversation, text=text, client_msg_id=f"seed-{i}"
+        )[0]
+        for i, text in enumerate(texts)
+    ]
+    return started.conversation, started.token, messages
 
 
 @pytest.fixture

@@ -1,11 +1,26 @@
-"""The staff socket: /ws/agent/, the live agent console (see docs/chat-protocol.md)."""
+"""The staff socket: /ws/agent/, the live agent console (see docs/chat-protocol.md).
+
+A console socket lives as long as the staff session that opened it: logging out (in any tab,
+any process) closes it through a channel-layer group per session, and every frame re-checks
+the session first, so a session that ended without the signal (expired, deleted, password
+changed) cannot act either. The socket is then closed with NOT_SIGNED_IN_CODE, which the
+console shows as "not signed in as staff" instead of reconnecting.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import time
+from importlib import import_module
+from types import SimpleNamespace
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.contrib.auth import get_user
 from django.core.exceptions import ObjectDoesNotExist
 
 from apps.chat import protocol, selectors, services
@@ -18,6 +33,31 @@ from apps.chat.consumers.common import (
 from apps.chat.protocol import FrameError
 from apps.core.metrics import WEBSOCKET_CONNECTIONS
 from ml.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+
+NOT_SIGNED_IN_CODE = 4401  # no staff session (any more): the console stops reconnecting
+NOT_STAFF_CODE = 4403  # signed in, but not staff
+SESSION_GROUP_PREFIX = "chat.agent-session."
+
+
+def agent_session_group(session_key: str) -> str:
+    """The group of every console socket opened with one session (hashed: keys are secrets)."""
+    return SESSION_GROUP_PREFIX + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+def agent_session_end(*, session_key: str) -> None:
+    """Close every console socket of a session that just ended (from sync code: logout)."""
+    async_to_sync(get_channel_layer().group_send)(
+        agent_session_group(session_key), {"type": "agent.session_ended"}
+    )
+
+
+def _still_signed_in(session_key: str, agent_id: int) -> bool:
+    """The session still belongs to this agent, who is still active staff (one query or two)."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user = get_user(SimpleNamespace(session=store))  # reads only request.session
+    return bool(user.is_authenticated and user.pk == agent_id and user.is_active and user.is_staff)
 
 
 def _queue(agent: Any) -> dict[str, Any]:
@@ -85,11 +125,23 @@ class AgentConsumer(JsonFrames, AsyncWebsocketConsumer):
         self.watching: set[int] = set()
         self.control_limiter = ControlFrameLimiter(per_minute=600)
         self.last_typing_at: dict[int, float] = {}
+        self.session_group = ""
+        if self.scope.get("origin_kind") != "own":
+            # Sites that embed the widget may open customer sockets, never this one.
+            await self.close(code=NOT_STAFF_CODE)
+            return
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not user.is_staff:
-            await self.close(code=4403)
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        if user is None or not user.is_authenticated or not session_key:
+            await self.refuse(NOT_SIGNED_IN_CODE)
+            return
+        if not user.is_staff:
+            await self.refuse(NOT_STAFF_CODE)
             return
         self.agent = user
+        self.session_key = session_key
+        self.session_group = agent_session_group(session_key)
+        await self.channel_layer.group_add(self.session_group, self.channel_name)
         await self.channel_layer.group_add(protocol.AGENTS_GROUP, self.channel_name)
         await self.accept()
         WEBSOCKET_CONNECTIONS.labels(consumer=self.metrics_label).inc()
@@ -99,7 +151,16 @@ class AgentConsumer(JsonFrames, AsyncWebsocketConsumer):
             await self.watch(summary["id"])
         await self.send_json(queue)
 
+    async def refuse(self, code: int) -> None:
+        """Accept only to say why, so the console sees the code (a refused handshake is 1006)."""
+        await self.accept()
+        await self.send_error("not_authenticated", "Sign in as staff to use the agent console.")
+        await self.close(code=code)
+
     async def disconnect(self, code: int) -> None:
+        if self.session_group:
+            await self.channel_layer.group_discard(self.session_group, self.channel_name)
+            self.session_group = ""
         if not self.counted:
             return
         await self.channel_layer.group_discard(protocol.AGENTS_GROUP, self.channel_name)
@@ -125,6 +186,9 @@ class AgentConsumer(JsonFrames, AsyncWebsocketConsumer):
             return
         if not self.control_limiter.allow():
             await self.send_error("rate_limited", "Too many frames; slow down.", retry_after_s=60)
+            return
+        if not await in_thread(_still_signed_in)(self.session_key, self.agent.pk):
+            await self.session_ended()
             return
         try:
             await getattr(self, f"on_{frame['type']}")(frame)
@@ -207,7 +271,17 @@ class AgentConsumer(JsonFrames, AsyncWebsocketConsumer):
     async def on_ping(self, frame: dict[str, Any]) -> None:
         await self.send_json({"type": "pong"})
 
+    async def session_ended(self) -> None:
+        logger.info("agent console closed: session ended agent=%s", self.agent.pk)
+        await self.send_error(
+            "not_authenticated", "You were signed out; sign in again to use the console."
+        )
+        await self.close(code=NOT_SIGNED_IN_CODE)
+
     # --- group events -----------------------------------------------------------------------
+
+    async def agent_session_ended(self, event: dict[str, Any]) -> None:
+        await self.session_ended()
 
     async def agents_refresh(self, event: dict[str, Any]) -> None:
         await self.send_json(await in_thread(_queue)(self.agent))
