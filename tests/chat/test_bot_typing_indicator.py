@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 
 import pytest
 
 from apps.chat import services
 from apps.chat.consumers.customer import BotTyping
-from tests.chat.test_consumer_messages import chat_path, is_bot_message
+from tests.chat.conftest import CHAT_PATH
+from tests.chat.test_consumer_messages import is_bot_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,7 +29,7 @@ def slow_replies(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
 
 
 async def ask(ws_open, text: str) -> list[dict]:  # noqa: ANN001
-    socket, _ = await ws_open(chat_path(uuid.uuid4()))
+    socket, _ = await ws_open(CHAT_PATH)
     await socket.send({"type": "message", "text": text, "client_msg_id": "t1"})
     return await socket.recv_until(is_bot_message)
 
