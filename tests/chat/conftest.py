@@ -5,13 +5,22 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import os
 import random
-from collections.abc import Awaitable, Callable
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from channels.testing import WebsocketCommunicator
+
+from tests.conftest import database_url_for_subprocess
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEMO_FAQ = ROOT / "apps" / "chat" / "demo" / "faq.json"
@@ -202,3 +211,117 @@ def ws_customer_user(transactional_db: None):  # noqa: ANN201
     client.force_login(user)
     user.cookie = f"sessionid={client.cookies['sessionid'].value}"
     return user
+
+
+# --- a real Daphne process and a real Chromium (browser tests) ------------------------------
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """`daphne config.asgi:application` on a free port, stoppable and restartable."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.env = env
+        self.log_path = log_path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout_s: float = 90) -> None:
+        log = self.log_path.open("a")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
+            + ["config.asgi:application"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"daphne exited early:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"daphne did not answer in {timeout_s}s:\n{self.log_path.read_text()}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+@pytest.fixture
+def ws_chromium() -> Path:
+    if not CHROMIUM.exists():
+        reason = f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)"
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{reason} and REQUIRE_SERVICES=1")
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+def ws_server_env(artifacts_dir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "ML_ARTIFACTS_DIR": str(artifacts_dir),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "PYTHONUNBUFFERED": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture
+def ws_live_server(
+    ws_chromium: Path, transactional_db: None, ws_kb: dict, artifacts_dir: Path, tmp_path: Path
+) -> Iterator[LiveServer]:
+    server = LiveServer(ws_server_env(artifacts_dir), tmp_path / "daphne.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def ws_browser(ws_chromium: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; the ORM reads the tests do
+    # between browser steps are plain sync code all the same.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(ws_chromium), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+        # While Playwright's loop runs, Django keeps this thread's connections apart from the
+        # plain thread-local ones pytest-django closes; close them here.
+        from django.db import connections
+
+        connections.close_all()
