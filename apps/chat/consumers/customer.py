@@ -16,6 +16,7 @@ from typing import Any
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from apps.chat import protocol, ratelimit, selectors, services
+from apps.chat.consumers.bot_typing import BotTyping
 from apps.chat.consumers.common import (
     CUSTOMER_REF_RE,
     HISTORY_MAX_PAGES,
@@ -156,42 +157,6 @@ def _handoff(conversation: Any, reason: str) -> dict[str, Any]:
 def _csat(conversation: Any, score: int) -> dict[str, Any]:
     conversation = services.csat_record(conversation=conversation, score=score)
     return {"type": "csat", "score": conversation.csat}
-
-
-class BotTyping:
-    """The bot's typing indicator, shown only once a reply takes longer than `delay_ms`.
-
-    Most answers take a few tens of milliseconds: a typing frame for those would flash for one
-    frame and cost a broadcast per message. A slow reply (a cold model, a busy server) still
-    shows it. Once the frame is on its way it is never cancelled half-sent.
-    """
-
-    def __init__(self, broadcast: Any, delay_ms: int):
-        self.broadcast = broadcast
-        self.delay_s = max(0, delay_ms) / 1000
-        self.committed = False
-        self.task: asyncio.Task | None = None
-
-    async def _show(self) -> None:
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
-        self.committed = True
-        await self.broadcast({"type": "typing", "sender": "bot", "active": True})
-
-    async def start(self) -> None:
-        if self.delay_s == 0:
-            await self._show()  # immediately, ahead of the reply
-        else:
-            self.task = asyncio.create_task(self._show())
-
-    async def settle(self) -> bool:
-        """Cancel a frame not yet due; wait for one being sent. True if it was shown."""
-        if self.task is not None:
-            if self.committed:
-                await self.task
-            else:
-                self.task.cancel()
-        return self.committed
 
 
 class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
