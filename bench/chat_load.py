@@ -656,7 +656,7 @@ class Connection:
 
         loop = asyncio.get_running_loop()
         self.opened, self.history = loop.create_future(), loop.create_future()
-        url = f"ws://127.0.0.1:{self.port}/ws/chat/{self.conversation}/?customer=bench"
+        url = f"ws://127.0.0.1:{self.port}/ws/chat/"  # the first message starts a conversation
         factory = WebSocketClientFactory(url, origin=f"http://127.0.0.1:{self.port}")
         factory.protocol = _ClientProtocol
         factory.connection = self
@@ -699,6 +699,7 @@ def _client_protocol_class() -> type:
         def onOpen(self) -> None:  # noqa: N802  (autobahn's API)
             conn = self.factory.connection
             conn.protocol = self
+            self.sendMessage(json.dumps({"type": "hello", "customer": "bench"}).encode())
             if not conn.opened.done():
                 conn.opened.set_result(True)
 
@@ -977,6 +978,7 @@ def server_env(args: argparse.Namespace, database_url: str, artifacts: Path, var
         "PYTHONUNBUFFERED": "1",
         "CHAT_RATE_PER_MINUTE_CONVERSATION": UNLIMITED,
         "CHAT_RATE_PER_MINUTE_IP": UNLIMITED,
+        "CHAT_CONNECTS_PER_MINUTE_IP": UNLIMITED,
         "ML_ENCODER_INT8": args.encoder_int8,
         "ML_ENCODER_RUNTIME": args.encoder_runtime,
         "ML_DEVICE": args.device,
