@@ -126,6 +126,7 @@ class AgentConsumer(JsonFrames, AsyncWebsocketConsumer):
         self.control_limiter = ControlFrameLimiter(per_minute=600)
         self.last_typing_at: dict[int, float] = {}
         self.session_group = ""
+        self.agent = None  # set once the socket belongs to a signed-in agent
         if self.scope.get("origin_kind") != "own":
             # Sites that embed the widget may open customer sockets, never this one.
             await self.close(code=NOT_STAFF_CODE)
@@ -157,19 +158,22 @@ class AgentConsumer(JsonFrames, AsyncWebsocketConsumer):
         await self.send_error("not_authenticated", "Sign in as staff to use the agent console.")
         await self.close(code=code)
 
-    async def disconnect(self, code: int) -> None:
+    async def leave_groups(self) -> None:
         if self.session_group:
             await self.channel_layer.group_discard(self.session_group, self.channel_name)
             self.session_group = ""
-        if not self.counted:
-            return
         await self.channel_layer.group_discard(protocol.AGENTS_GROUP, self.channel_name)
         for conversation_id in list(self.watching):
             await self.channel_layer.group_discard(
                 protocol.conversation_group(conversation_id), self.channel_name
             )
-        WEBSOCKET_CONNECTIONS.labels(consumer=self.metrics_label).dec()
-        self.counted = False
+        self.watching.clear()
+
+    async def disconnect(self, code: int) -> None:
+        await self.leave_groups()
+        if self.counted:
+            WEBSOCKET_CONNECTIONS.labels(consumer=self.metrics_label).dec()
+            self.counted = False
 
     async def watch(self, conversation_id: int) -> None:
         if conversation_id not in self.watching:
@@ -179,6 +183,8 @@ class AgentConsumer(JsonFrames, AsyncWebsocketConsumer):
             )
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.agent is None:
+            return  # refused or signed out: the close is on its way
         try:
             frame = protocol.parse_client_frame(text_data, protocol.AGENT_FRAMES)
         except FrameError as exc:
@@ -272,7 +278,11 @@ class AgentConsumer(JsonFrames, AsyncWebsocketConsumer):
         await self.send_json({"type": "pong"})
 
     async def session_ended(self) -> None:
+        if self.agent is None:
+            return  # already ended (the logout signal and a frame's check both noticed)
         logger.info("agent console closed: session ended agent=%s", self.agent.pk)
+        self.agent = None
+        await self.leave_groups()  # nothing more reaches this socket, not even queued events
         await self.send_error(
             "not_authenticated", "You were signed out; sign in again to use the console."
         )
@@ -284,15 +294,19 @@ class AgentConsumer(JsonFrames, AsyncWebsocketConsumer):
         await self.session_ended()
 
     async def agents_refresh(self, event: dict[str, Any]) -> None:
+        if self.agent is None:
+            return
         await self.send_json(await in_thread(_queue)(self.agent))
 
     async def chat_message(self, event: dict[str, Any]) -> None:
+        if self.agent is None:
+            return
         frame = dict(event["staff_frame"])
         frame["conversation_id"] = event["conversation_id"]
         await self.send_json(frame)
 
     async def chat_frame(self, event: dict[str, Any]) -> None:
-        if event.get("origin") and event["origin"] == self.channel_name:
+        if self.agent is None or event.get("origin") == self.channel_name:
             return
         frame = dict(event["frame"])
         frame["conversation_id"] = event["conversation_id"]
