@@ -154,3 +154,34 @@ def token_of(conversation: Conversation) -> str:
     from apps.chat import services
 
     return services.conversation_token_issue(conversation=conversation)
+
+
+def test_join_messages_saved_before_display_names_no_longer_show_the_login():
+    """Migration 0003 rewords stored "<login> joined the conversation." messages."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("apps.chat.migrations.0003_agent_profile")
+    agent = get_user_model().objects.create_user("admin", is_staff=True, first_name="")
+    named = get_user_model().objects.create_user("bob", is_staff=True, first_name="Bob")
+    conversation, _, _ = ws_conversation_seed()
+    leaked = Message.objects.create(
+        conversation=conversation,
+        sender="system",
+        kind="system",
+        agent=agent,
+        text="admin joined the conversation.",
+    )
+    first_name = Message.objects.create(
+        conversation=conversation,
+        sender="system",
+        kind="system",
+        agent=named,
+        text="Bob joined the conversation.",
+    )
+    migration.hide_logins_in_join_messages(apps, None)
+    leaked.refresh_from_db()
+    first_name.refresh_from_db()
+    assert leaked.text == "Support agent joined the conversation."
+    assert first_name.text == "Bob joined the conversation."
