@@ -129,6 +129,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+# Files browsers ask for at the site root (/favicon.ico), served by WhiteNoise like static files.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
 LOGIN_URL = "admin:login"
 
@@ -269,6 +271,9 @@ CHAT_WIDGET_ORIGINS = env.list("CHAT_WIDGET_ORIGINS", default=[])
 CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=1000)
 CHAT_RATE_PER_MINUTE_CONVERSATION = env.int("CHAT_RATE_PER_MINUTE_CONVERSATION", default=20)
 CHAT_RATE_PER_MINUTE_IP = env.int("CHAT_RATE_PER_MINUTE_IP", default=60)
+# Customer socket connects per minute per client address, so a script cannot open sockets
+# without end (the widget connects once opened or resuming; reconnects back off from 1 s).
+CHAT_CONNECTS_PER_MINUTE_IP = env.int("CHAT_CONNECTS_PER_MINUTE_IP", default=60)
 CHAT_HISTORY_LIMIT = env.int("CHAT_HISTORY_LIMIT", default=100)
 # The bot's typing indicator shows only when a reply takes longer than this (0: always).
 CHAT_BOT_TYPING_DELAY_MS = env.int("CHAT_BOT_TYPING_DELAY_MS", default=300)

@@ -225,3 +225,36 @@ class OutOfScopeExample(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class AgentProfile(models.Model):
+    """How customers see an agent. Never the login: it names an account someone can attack."""
+
+    DEFAULT_DISPLAY_NAME = "Support agent"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_agent_profile"
+    )
+    display_name = models.CharField(
+        max_length=60,
+        blank=True,
+        help_text=f"Shown to customers; empty shows “{DEFAULT_DISPLAY_NAME}”",
+    )
+
+    class Meta:
+        ordering = ["user__username"]
+        verbose_name = "agent profile"
+
+    def __str__(self) -> str:
+        return self.display_name or self.DEFAULT_DISPLAY_NAME
+
+    @classmethod
+    def display_name_of(cls, user: object) -> str:
+        """The display name customers see for `user` (one query unless prefetched)."""
+        if user is None or getattr(user, "pk", None) is None:
+            return cls.DEFAULT_DISPLAY_NAME
+        try:
+            profile = user.chat_agent_profile  # type: ignore[attr-defined]
+        except cls.DoesNotExist:
+            return cls.DEFAULT_DISPLAY_NAME
+        return profile.display_name.strip() or cls.DEFAULT_DISPLAY_NAME

@@ -23,6 +23,9 @@ PROTOCOL_VERSION = 1
 # fits many times over, even fully \u-escaped.
 MAX_FRAME_BYTES = 16 * 1024
 MAX_CLIENT_MSG_ID_CHARS = 64
+# Frames are flat objects; a few levels leave room for later fields. 7,000 nested `[` (14 KB,
+# under MAX_FRAME_BYTES) made json.loads raise RecursionError, which closed the socket.
+MAX_FRAME_DEPTH = 8
 
 CHAT_GROUP_PREFIX = "chat.conversation."
 AGENTS_GROUP = "chat.agents"
@@ -36,6 +39,7 @@ def chat_setting(name: str) -> int:
         "CHAT_RATE_PER_MINUTE_IP": 60,
         "CHAT_HISTORY_LIMIT": 100,
         "CHAT_BOT_TYPING_DELAY_MS": 300,
+        "CHAT_CONNECTS_PER_MINUTE_IP": 60,
     }
     return int(getattr(settings, name, defaults[name]))
 
@@ -76,8 +80,15 @@ class Field:
     max_chars: int | None = None
 
 
-# Client -> server frames of the customer socket (/ws/chat/<conversation>/).
+MAX_TOKEN_CHARS = 200
+
+# Client -> server frames of the customer socket (/ws/chat/).
 CHAT_FRAMES: dict[str, dict[str, Field]] = {
+    "hello": {
+        "token": Field(str, required=False, max_chars=MAX_TOKEN_CHARS),
+        "after_id": Field(int, required=False, min_value=0),
+        "customer": Field(str, required=False, max_chars=100),
+    },
     "message": {
         "text": Field(str),
         "client_msg_id": Field(str, max_chars=MAX_CLIENT_MSG_ID_CHARS),
@@ -123,10 +134,16 @@ def parse_client_frame(raw: str | None, schema: dict[str, dict[str, Field]]) -> 
         raise FrameError("invalid_frame", "Send JSON text frames, not binary ones.")
     if len(raw.encode("utf-8", errors="replace")) > MAX_FRAME_BYTES:
         raise FrameError("frame_too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
+    if _nesting_depth(raw) > MAX_FRAME_DEPTH:
+        raise FrameError(
+            "frame_too_deep", f"Frames may nest objects and lists {MAX_FRAME_DEPTH} levels deep."
+        )
     try:
         data = json.loads(raw)
     except ValueError:
         raise FrameError("invalid_json", "The frame is not valid JSON.") from None
+    except RecursionError:  # belt and braces: the depth scan above should have caught it
+        raise FrameError("frame_too_deep", "The frame is nested too deeply.") from None
     if not isinstance(data, dict):
         raise FrameError("invalid_frame", 'A frame is a JSON object with a "type".')
     client_msg_id = data.get("client_msg_id")
@@ -136,6 +153,30 @@ def parse_client_frame(raw: str | None, schema: dict[str, dict[str, Field]]) -> 
         if isinstance(client_msg_id, str) and 0 < len(client_msg_id) <= MAX_CLIENT_MSG_ID_CHARS:
             exc.client_msg_id = client_msg_id
         raise
+
+
+def _nesting_depth(raw: str) -> int:
+    """The deepest `[`/`{` nesting outside strings: a linear scan, no recursion."""
+    if raw.count("[") + raw.count("{") <= MAX_FRAME_DEPTH:
+        return 0  # the common case, counted in C: too few brackets to matter
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def _validate(data: dict[str, Any], schema: dict[str, dict[str, Field]]) -> dict[str, Any]:
@@ -191,10 +232,13 @@ def _iso(value: Any) -> str | None:
 
 
 def agent_display_name(user: Any) -> str:
-    """What customers see of an agent: the first name, never the login name or email."""
-    if user is None:
-        return ""
-    return (getattr(user, "first_name", "") or "").strip() or "Support agent"
+    """What customers see of an agent: the display name set in admin, or "Support agent".
+
+    Never the login, the email or the first name (an unset first name showed the login).
+    """
+    from apps.chat.models import AgentProfile
+
+    return AgentProfile.display_name_of(user)
 
 
 def message_frame(message: Any) -> dict[str, Any]:

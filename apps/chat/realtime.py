@@ -7,12 +7,15 @@ socket (see `protocol.message_event` and `protocol.frame_event` for what an even
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from apps.chat import protocol
+
+SESSION_GROUP_PREFIX = "chat.agent-session."
 
 
 def conversation_notify(*, conversation_id: int, events: list[dict[str, Any]]) -> None:
@@ -47,4 +50,16 @@ def conversation_closed_notify(*, message: Any, resolution: str) -> None:
             protocol.message_event(message),
             protocol.frame_event(closed, conversation_id=message.conversation_id),
         ],
+    )
+
+
+def agent_session_group(session_key: str) -> str:
+    """The group of every console socket opened with one session (hashed: keys are secrets)."""
+    return SESSION_GROUP_PREFIX + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+def agent_session_end(*, session_key: str) -> None:
+    """Close every console socket of a session that just ended (from sync code: logout)."""
+    async_to_sync(get_channel_layer().group_send)(
+        agent_session_group(session_key), {"type": "agent.session_ended"}
     )

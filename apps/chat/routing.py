@@ -1,4 +1,8 @@
-"""Websocket routes of the support chat (included by config/routing.py)."""
+"""Websocket routes of the support chat (included by config/routing.py).
+
+No conversation id in the customer socket's URL: URLs end up in logs and proxies, and the
+id alone must not open a conversation (the widget proves it with a token in `hello`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,6 @@ from django.urls import path
 from apps.chat import consumers
 
 websocket_urlpatterns = [
-    path("ws/chat/<uuid:conversation>/", consumers.ChatConsumer.as_asgi()),
+    path("ws/chat/", consumers.ChatConsumer.as_asgi()),
     path("ws/agent/", consumers.AgentConsumer.as_asgi()),
 ]

@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
+from apps.chat.models import AgentProfile
 from apps.chat.protocol import chat_setting
 
 
@@ -39,6 +40,6 @@ def console(request: HttpRequest) -> HttpResponse:
         "chat/console.html",
         {
             "max_reply_chars": chat_setting("CHAT_MAX_MESSAGE_CHARS") * 4,
-            "agent_name": request.user.get_short_name() or request.user.get_username(),
+            "agent_name": AgentProfile.display_name_of(request.user),
         },
     )

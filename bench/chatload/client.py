@@ -47,7 +47,7 @@ class Connection:
 
         loop = asyncio.get_running_loop()
         self.opened, self.history = loop.create_future(), loop.create_future()
-        url = f"ws://127.0.0.1:{self.port}/ws/chat/{self.conversation}/?customer=bench"
+        url = f"ws://127.0.0.1:{self.port}/ws/chat/"  # the first message starts a conversation
         factory = WebSocketClientFactory(url, origin=f"http://127.0.0.1:{self.port}")
         factory.protocol = _ClientProtocol
         factory.connection = self
@@ -90,6 +90,7 @@ def _client_protocol_class() -> type:
         def onOpen(self) -> None:  # noqa: N802  (autobahn's API)
             conn = self.factory.connection
             conn.protocol = self
+            self.sendMessage(json.dumps({"type": "hello", "customer": "bench"}).encode())
             if not conn.opened.done():
                 conn.opened.set_result(True)
 

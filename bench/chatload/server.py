@@ -200,6 +200,7 @@ def server_env(args: argparse.Namespace, database_url: str, artifacts: Path, var
         "PYTHONUNBUFFERED": "1",
         "CHAT_RATE_PER_MINUTE_CONVERSATION": UNLIMITED,
         "CHAT_RATE_PER_MINUTE_IP": UNLIMITED,
+        "CHAT_CONNECTS_PER_MINUTE_IP": UNLIMITED,
         "ML_ENCODER_INT8": args.encoder_int8,
         "ML_ENCODER_RUNTIME": args.encoder_runtime,
         "ML_DEVICE": args.device,

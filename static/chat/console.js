@@ -25,7 +25,7 @@
   var state = {
     socket: null, connected: false, attempt: 0,
     currentId: null, current: null, rendered: {}, unread: {}, queue: { waiting: [], mine: [] },
-    typingTimer: null, seq: 0,
+    typingTimer: null, seq: 0, signedOut: false,
   };
 
   function el(tag, className, text) {
@@ -51,7 +51,8 @@
 
   function send(frame) {
     if (state.socket && state.connected) { state.socket.send(JSON.stringify(frame)); return true; }
-    showError("Not connected; retrying…");
+    showError(state.signedOut ? "Not signed in as staff; reload the page to log in again." :
+      "Not connected; retrying…");
     return false;
   }
 
@@ -267,15 +268,30 @@
     };
     socket.onclose = function (event) {
       state.connected = false;
-      if (event.code === 4403) {
+      if (event.code === 4401 || event.code === 4403) {
+        // Signed out (maybe in another tab) or not staff: reconnecting cannot help.
+        state.signedOut = true;
         setConnection("offline", "Not signed in as staff; reload the page to log in again.");
         return;
       }
-      var delay = Math.min(BACKOFF_MAX_MS, 1000 * Math.pow(2, state.attempt));
-      state.attempt += 1;
-      setConnection("offline", "Offline — reconnecting in " + Math.round(delay / 1000) + " s");
-      setTimeout(connect, delay);
+      scheduleReconnect();
     };
+  }
+
+  function scheduleReconnect() {
+    var delay = Math.min(BACKOFF_MAX_MS, 1000 * Math.pow(2, state.attempt));
+    state.attempt += 1;
+    var until = Date.now() + delay;
+    function tick() {
+      var left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
+      if (left > 0) {
+        setConnection("offline", "Offline — reconnecting in " + left + " s");
+        setTimeout(tick, Math.max(20, until - Date.now() - (left - 1) * 1000)); // next whole second
+      } else {
+        connect();
+      }
+    }
+    tick();
   }
 
   // --- events ----------------------------------------------------------------------------

@@ -60,8 +60,11 @@
       "-" + h.slice(8, 10).join("") + "-" + h.slice(10, 16).join("");
   }
 
+  // A conversation is read with the token the server handed this browser when it started
+  // (never with its id alone); no token: nothing started yet, the first message starts one.
   var state = {
-    conversation: load("conversation", null) || uuid4(),
+    token: load("token", null),
+    conversationId: null,
     customer: load("customer", null) || uuid4(),
     lastId: load("lastId", 0),
     pending: load("pending", []), // [{client_msg_id, text}] sent but not acknowledged
@@ -78,7 +81,6 @@
     typingTimer: null,
     maxChars: 1000,
   };
-  save("conversation", state.conversation);
   save("customer", state.customer);
 
   // --- DOM -------------------------------------------------------------------------------
@@ -237,7 +239,7 @@
   function scrollDown() { log.scrollTop = log.scrollHeight; }
 
   function showNotice(text, kind) {
-    notice.textContent = text;
+    notice.textContent = text || "";
     notice.setAttribute("data-kind", kind || "info");
     notice.hidden = !text;
   }
@@ -279,6 +281,7 @@
     if (m.kind === "handoff_offer") {
       var offer = el("button", "tw-quick-reply tw-offer", "Talk to a person");
       offer.type = "button";
+      offer.disabled = state.status !== "bot"; // an old offer, once a person was asked for
       offer.addEventListener("click", requestHandoff);
       var row = el("div", "tw-quick");
       row.appendChild(offer);
@@ -370,9 +373,15 @@
   }
 
   function applyStatus(status, agentName) {
+    if (status !== state.status && notice.getAttribute("data-kind") === "error") {
+      showNotice(""); // "A person is already on the way" is stale once the status moved on
+    }
     state.status = status;
     root.setAttribute("data-status", status);
     handoffBtn.hidden = status !== "bot";
+    Array.prototype.forEach.call(log.querySelectorAll(".tw-offer"), function (b) {
+      b.disabled = status !== "bot";
+    });
     var closed = status === "closed";
     newBtn.hidden = !closed;
     input.disabled = closed;
@@ -392,6 +401,7 @@
 
   function setOpen(open) {
     state.open = open;
+    if (open && !state.socket && !state.retryTimer) connect(); // the first opening connects
     save("open", open);
     panel.hidden = !open;
     launcher.setAttribute("aria-expanded", open ? "true" : "false");
@@ -416,12 +426,18 @@
     return false;
   }
 
+  // Characters as the server counts them: code points, so an emoji is one, not two.
+  function charCount(text) { return Array.from(text).length; }
+
+  /** Send `text`; false when it was refused here (too long), so the input keeps it. */
   function sendMessage(text) {
     text = String(text || "").trim();
-    if (!text) return;
-    if (text.length > state.maxChars) {
-      showNotice("Messages are limited to " + state.maxChars + " characters.", "error");
-      return;
+    if (!text) return true;
+    var count = charCount(text);
+    if (count > state.maxChars) {
+      showNotice("Messages are limited to " + state.maxChars + " characters; this one has " +
+        count + ".", "error");
+      return false;
     }
     showNotice("");
     var p = { client_msg_id: uuid4(), text: text };
@@ -429,6 +445,7 @@
     save("pending", state.pending);
     renderPending(p);
     send({ type: "message", text: p.text, client_msg_id: p.client_msg_id });
+    return true;
   }
 
   function resendPending() {
@@ -443,6 +460,9 @@
   }
 
   function markFailed(clientMsgId, text) {
+    var failed = state.pending.filter(function (p) { return p.client_msg_id === clientMsgId; })[0];
+    // The server refused it: give the text back to the customer instead of losing it.
+    if (failed && !input.value) input.value = failed.text;
     var bubble = state.pendingEls[clientMsgId];
     if (bubble) {
       bubble.classList.remove("tw-pending");
@@ -466,6 +486,7 @@
         f.messages.forEach(renderMessage);
         state.haveHistory = true;
         var c = f.conversation || {};
+        state.conversationId = c.id || null;
         applyStatus(c.status || "bot", c.agent_name);
         if (c.status === "closed") {
           csat.hidden = c.csat !== null && c.csat !== undefined;
@@ -473,6 +494,12 @@
         resendPending();
         break;
       }
+      case "conversation_started":
+        // Our first message started a conversation: keep its token to come back to it.
+        state.token = f.token;
+        state.conversationId = f.conversation.id;
+        save("token", f.token);
+        break;
       case "message":
         renderMessage(f);
         break;
@@ -539,6 +566,11 @@
           }
         }
         if (f.code === "conversation_closed") applyStatus("closed");
+        if (f.code === "invalid_token") {
+          forgetConversation(); // deleted or never ours: start afresh, keep what is unsent
+          resendPending();
+          break;
+        }
         if (f.code !== "rate_limited" || !f.client_msg_id) showNotice(f.message, "error");
         break;
       default:
@@ -546,11 +578,18 @@
     }
   }
 
+  function hello() {
+    // The token travels in the first frame, never in the URL (URLs end up in logs).
+    var frame = { type: "hello", customer: state.customer };
+    if (state.token) frame.token = state.token;
+    if (state.token && state.haveHistory && state.lastId) frame.after_id = state.lastId;
+    send(frame);
+  }
+
   function connect() {
     clearTimeout(state.retryTimer);
-    var url = wsBase + "/ws/chat/" + encodeURIComponent(state.conversation) + "/?customer=" +
-      encodeURIComponent(state.customer);
-    if (state.haveHistory && state.lastId) url += "&after=" + state.lastId;
+    state.retryTimer = null;
+    var url = wsBase + "/ws/chat/";
     setConnection("connecting", state.attempt ? "Reconnecting\u2026" : "Connecting\u2026");
     var socket;
     try {
@@ -564,6 +603,7 @@
       state.connected = true;
       state.attempt = 0;
       setConnection("online", "Online");
+      hello();
     };
     socket.onmessage = function (event) {
       var frame;
@@ -593,27 +633,27 @@
     tick();
   }
 
-  function newConversation() {
-    if (state.socket) {
-      var old = state.socket;
-      state.socket = null;
-      old.close();
-    }
-    state.conversation = uuid4();
+  function forgetConversation() {
+    state.token = null;
+    state.conversationId = null;
     state.lastId = 0;
-    state.pending = [];
     state.haveHistory = false;
-    save("conversation", state.conversation);
+    save("token", null);
     save("lastId", 0);
-    save("pending", []);
     log.textContent = "";
     state.rendered = {};
     state.pendingEls = {};
-    showNotice("");
     csat.hidden = true;
     applyStatus("bot");
-    state.attempt = 0;
-    connect();
+  }
+
+  function newConversation() {
+    forgetConversation();
+    state.pending = [];
+    save("pending", []);
+    showNotice("");
+    if (state.connected) hello(); // no token: the socket leaves the old conversation
+    else { state.attempt = 0; connect(); }
   }
 
   // --- events ----------------------------------------------------------------------------
@@ -623,9 +663,8 @@
   newBtn.addEventListener("click", newConversation);
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    var text = input.value;
-    input.value = "";
-    sendMessage(text);
+    // Cleared only once sent: refused here (too long), it stays, with the reason above it.
+    if (sendMessage(input.value)) input.value = "";
   });
   input.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey) {
@@ -641,18 +680,26 @@
     }
   });
   window.addEventListener("online", function () {
-    if (!state.connected) { state.attempt = 0; connect(); }
+    if (!state.connected && (state.socket || state.retryTimer)) { state.attempt = 0; connect(); }
+  });
+  window.addEventListener("storage", function (event) {
+    // Another tab started the conversation this tab has not joined yet: follow it.
+    if (event.key !== STORE + "token" || state.token) return;
+    var token = load("token", null);
+    if (token) { state.token = token; state.haveHistory = false; hello(); }
   });
 
   applyStatus("bot");
   setOpen(state.open);
-  connect();
+  // A page view connects only for a conversation to resume (or an open panel, above): a
+  // widget nobody opens costs the server nothing.
+  if (state.token && !state.socket) connect();
 
   // A small handle for the host page (and tests): open/close the panel and read status.
   window.TesseraChat = {
     open: function () { setOpen(true); },
     close: function () { setOpen(false); },
-    conversationId: function () { return state.conversation; },
+    conversationId: function () { return state.conversationId; },
     connected: function () { return state.connected; },
   };
 })();

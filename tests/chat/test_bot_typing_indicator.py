@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import uuid
 
 import pytest
 
 from apps.chat import services
 from apps.chat.consumers.customer import BotTyping
-from tests.chat.test_consumer_messages import chat_path, is_bot_message
+from tests.chat.conftest import CHAT_PATH
+from tests.chat.test_consumer_messages import is_bot_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,7 +31,7 @@ def held_replies(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
 
 
 async def ask(ws_open, text: str) -> list[dict]:  # noqa: ANN001
-    socket, _ = await ws_open(chat_path(uuid.uuid4()))
+    socket, _ = await ws_open(CHAT_PATH)
     await socket.send({"type": "message", "text": text, "client_msg_id": "t1"})
     return await socket.recv_until(is_bot_message)
 
@@ -39,7 +39,7 @@ async def ask(ws_open, text: str) -> list[dict]:  # noqa: ANN001
 async def test_a_slow_reply_shows_the_bot_typing_first(ws_open, ws_kb, settings, monkeypatch):
     settings.CHAT_BOT_TYPING_DELAY_MS = 100
     release = held_replies(monkeypatch)
-    socket, _ = await ws_open(chat_path(uuid.uuid4()))
+    socket, _ = await ws_open(CHAT_PATH)
     await socket.send(
         {"type": "message", "text": "my card hasn't arrived yet", "client_msg_id": "t1"}
     )

@@ -8,17 +8,25 @@ import pytest
 from channels.db import database_sync_to_async
 
 from apps.chat.models import Conversation, Message
+from tests.chat.conftest import CHAT_PATH, ws_conversation_seed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def chat_path(public_id: uuid.UUID) -> str:
-    return f"/ws/chat/{public_id}/"
+@database_sync_to_async
+def message_count(public_id: uuid.UUID | str | None = None, sender: str = "customer") -> int:
+    messages = Message.objects.filter(sender=sender)
+    if public_id is not None:
+        messages = messages.filter(conversation__public_id=public_id)
+    return messages.count()
 
 
 @database_sync_to_async
-def message_count(public_id: uuid.UUID, sender: str = "customer") -> int:
-    return Message.objects.filter(conversation__public_id=public_id, sender=sender).count()
+def waiting_conversation() -> tuple[str, str]:
+    """A conversation a person is on the way to (the bot stays out): (public id, token)."""
+    conversation, token, _ = ws_conversation_seed()
+    Conversation.objects.filter(id=conversation.id).update(status="waiting")
+    return str(conversation.public_id), token
 
 
 async def assert_still_open(socket) -> None:  # noqa: ANN001
@@ -28,8 +36,7 @@ async def assert_still_open(socket) -> None:  # noqa: ANN001
 
 async def test_too_long_message_is_refused_and_not_saved(ws_open, settings):
     settings.CHAT_MAX_MESSAGE_CHARS = 50
-    public_id = uuid.uuid4()
-    socket, history = await ws_open(chat_path(public_id))
+    socket, history = await ws_open(CHAT_PATH)
     assert history["limits"]["max_message_chars"] == 50
 
     await socket.send({"type": "message", "text": "x" * 51, "client_msg_id": "long-1"})
@@ -37,7 +44,7 @@ async def test_too_long_message_is_refused_and_not_saved(ws_open, settings):
     assert error["type"] == "error" and error["code"] == "message_too_long"
     assert error["client_msg_id"] == "long-1" and "50" in error["message"]
     await assert_still_open(socket)
-    assert await message_count(public_id) == 0
+    assert await message_count() == 0
 
 
 @pytest.mark.parametrize(
@@ -62,18 +69,17 @@ async def test_too_long_message_is_refused_and_not_saved(ws_open, settings):
     ],
 )
 async def test_malformed_frames_get_error_frames_and_the_socket_stays_open(ws_open, raw, code):
-    public_id = uuid.uuid4()
-    socket, _ = await ws_open(chat_path(public_id))
+    socket, _ = await ws_open(CHAT_PATH)
     await socket.send(raw)
     error = await socket.recv()
     assert error["type"] == "error" and error["code"] == code, error
     assert error["message"]
     await assert_still_open(socket)
-    assert await message_count(public_id) == 0
+    assert await message_count() == 0
 
 
 async def test_binary_frames_are_refused(ws_open):
-    socket, _ = await ws_open(chat_path(uuid.uuid4()))
+    socket, _ = await ws_open(CHAT_PATH)
     await socket.communicator.send_to(bytes_data=b"\x00\x01")
     assert (await socket.recv())["code"] == "invalid_frame"
     await assert_still_open(socket)
@@ -81,11 +87,8 @@ async def test_binary_frames_are_refused(ws_open):
 
 async def test_messages_per_minute_per_conversation_are_limited(ws_open, settings):
     settings.CHAT_RATE_PER_MINUTE_CONVERSATION = 3
-    public_id = uuid.uuid4()
-    socket, _ = await ws_open(chat_path(public_id))
-    await database_sync_to_async(
-        lambda: Conversation.objects.filter(public_id=public_id).update(status="waiting")
-    )()  # a person is on the way: the bot stays out of this test
+    public_id, token = await waiting_conversation()
+    socket, _ = await ws_open(CHAT_PATH, hello={"token": token})
 
     acks = []
     for i in range(3):
@@ -99,7 +102,7 @@ async def test_messages_per_minute_per_conversation_are_limited(ws_open, setting
     assert await message_count(public_id) == 3
 
     # A second tab of the same conversation shares the budget, even from another address.
-    other_tab, _ = await ws_open(chat_path(public_id))
+    other_tab, _ = await ws_open(CHAT_PATH, hello={"token": token})
     await other_tab.send({"type": "message", "text": "from tab 2", "client_msg_id": "rl-4"})
     frames = await other_tab.recv_until(lambda f: f["type"] in ("error", "ack"))
     assert frames[-1]["code"] == "rate_limited"
@@ -109,12 +112,9 @@ async def test_messages_per_minute_per_conversation_are_limited(ws_open, setting
 async def test_messages_per_minute_per_address_are_limited_across_conversations(ws_open, settings):
     settings.CHAT_RATE_PER_MINUTE_IP = 2
     ip = "10.99.{}.{}".format(*uuid.uuid4().bytes[:2])
-    first, second = uuid.uuid4(), uuid.uuid4()
-    socket_a, _ = await ws_open(chat_path(first), ip=ip)
-    socket_b, _ = await ws_open(chat_path(second), ip=ip)
-    await database_sync_to_async(
-        lambda: Conversation.objects.filter(public_id__in=[first, second]).update(status="waiting")
-    )()
+    (first, first_token), (second, second_token) = [await waiting_conversation() for _ in "ab"]
+    socket_a, _ = await ws_open(CHAT_PATH, ip=ip, hello={"token": first_token})
+    socket_b, _ = await ws_open(CHAT_PATH, ip=ip, hello={"token": second_token})
 
     await socket_a.send({"type": "message", "text": "a1", "client_msg_id": "a1"})
     await socket_a.recv_until(lambda f: f["type"] == "ack")
@@ -126,7 +126,7 @@ async def test_messages_per_minute_per_address_are_limited_across_conversations(
     assert "address" in frames[-1]["message"]
 
     # Another address is not affected.
-    socket_c, _ = await ws_open(chat_path(second))
+    socket_c, _ = await ws_open(CHAT_PATH, hello={"token": second_token})
     await socket_c.send({"type": "message", "text": "c1", "client_msg_id": "c1"})
     frames = await socket_c.recv_until(lambda f: f["type"] in ("ack", "error"))
     assert frames[-1]["type"] == "ack"
@@ -134,8 +134,8 @@ async def test_messages_per_minute_per_address_are_limited_across_conversations(
 
 
 async def test_messages_on_a_closed_conversation_are_refused(ws_open):
-    public_id = uuid.uuid4()
-    socket, _ = await ws_open(chat_path(public_id))
+    public_id, token = await waiting_conversation()
+    socket, _ = await ws_open(CHAT_PATH, hello={"token": token})
     await database_sync_to_async(
         lambda: Conversation.objects.filter(public_id=public_id).update(status="closed")
     )()
@@ -147,26 +147,20 @@ async def test_messages_on_a_closed_conversation_are_refused(ws_open):
 
 @pytest.mark.parametrize("origin", ["http://evil.example", "https://testserver.evil.example", None])
 async def test_foreign_or_missing_origin_is_refused(ws_open, origin):
-    public_id = uuid.uuid4()
-    socket, _ = await ws_open(chat_path(public_id), origin=origin)
+    socket, _ = await ws_open(CHAT_PATH, origin=origin)
     assert socket is None
-    exists = await database_sync_to_async(
-        lambda: Conversation.objects.filter(public_id=public_id).exists()
-    )()
-    assert not exists
 
 
 async def test_allowed_origin_is_accepted(ws_open):
-    socket, history = await ws_open(chat_path(uuid.uuid4()), origin="http://localhost:8000")
+    socket, history = await ws_open(
+        CHAT_PATH, origin="http://localhost:8000", host="localhost:8000"
+    )
     assert socket is not None and history["type"] == "history"
 
 
 async def test_text_comes_back_as_sent_for_the_client_to_render_as_text(ws_open):
-    public_id = uuid.uuid4()
-    socket, _ = await ws_open(chat_path(public_id))
-    await database_sync_to_async(
-        lambda: Conversation.objects.filter(public_id=public_id).update(status="waiting")
-    )()
+    _, token = await waiting_conversation()
+    socket, _ = await ws_open(CHAT_PATH, hello={"token": token})
     payload = '<img src=x onerror="alert(1)"> & <b>bold</b>'
     await socket.send({"type": "message", "text": payload, "client_msg_id": "h1"})
     frames = await socket.recv_until(lambda f: f["type"] == "message")
@@ -176,9 +170,9 @@ async def test_text_comes_back_as_sent_for_the_client_to_render_as_text(ws_open)
 
 async def test_sites_listed_in_chat_widget_origins_may_embed_the_widget(ws_open, settings):
     embedding_site = "https://shop.example.com"
-    refused, _ = await ws_open(chat_path(uuid.uuid4()), origin=embedding_site)
+    refused, _ = await ws_open(CHAT_PATH, origin=embedding_site)
     assert refused is None
 
     settings.CHAT_WIDGET_ORIGINS = [embedding_site]
-    socket, history = await ws_open(chat_path(uuid.uuid4()), origin=embedding_site)
+    socket, history = await ws_open(CHAT_PATH, origin=embedding_site)
     assert socket is not None and history["type"] == "history"

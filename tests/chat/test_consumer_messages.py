@@ -7,25 +7,23 @@ import uuid
 import pytest
 from channels.db import database_sync_to_async
 
-from apps.chat import services
 from apps.chat.models import Conversation, Message
 from apps.core.metrics import WEBSOCKET_CONNECTIONS
+from tests.chat.conftest import CHAT_PATH, ws_conversation_seed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def chat_path(public_id: uuid.UUID, query: str = "") -> str:
-    return f"/ws/chat/{public_id}/" + (f"?{query}" if query else "")
-
-
 @database_sync_to_async
-def seed_conversation(texts: list[str]) -> tuple[Conversation, list[Message]]:
-    conversation = services.conversation_get_or_create(public_id=uuid.uuid4())
-    messages = [
-        services.message_receive(conversation=conversation, text=text, client_msg_id=f"seed-{i}")[0]
-        for i, text in enumerate(texts)
-    ]
-    return conversation, messages
+def seed_conversation(texts: list[str]) -> tuple[Conversation, str, list[Message]]:
+    return ws_conversation_seed(texts)
+
+
+async def start_conversation(ws_open, text: str, client_msg_id: str = "c1"):  # noqa: ANN001, ANN201
+    """A socket whose first message started a conversation: (socket, frames up to the ack)."""
+    socket, _ = await ws_open(CHAT_PATH)
+    await socket.send({"type": "message", "text": text, "client_msg_id": client_msg_id})
+    return socket, await socket.recv_until(lambda f: f["type"] == "ack")
 
 
 @database_sync_to_async
@@ -43,9 +41,9 @@ def is_bot_message(frame: dict) -> bool:
 
 async def test_history_on_connect_has_the_last_messages_without_evidence(ws_open, settings):
     settings.CHAT_HISTORY_LIMIT = 3
-    conversation, messages = await seed_conversation([f"question {i}" for i in range(5)])
+    conversation, token, messages = await seed_conversation([f"question {i}" for i in range(5)])
 
-    socket, history = await ws_open(chat_path(conversation.public_id))
+    socket, history = await ws_open(CHAT_PATH, hello={"token": token})
 
     assert history["type"] == "history"
     assert history["conversation"]["id"] == str(conversation.public_id)
@@ -57,21 +55,15 @@ async def test_history_on_connect_has_the_last_messages_without_evidence(ws_open
 
 
 async def test_new_conversation_starts_with_an_empty_history(ws_open):
-    public_id = uuid.uuid4()
-    socket, history = await ws_open(chat_path(public_id, "customer=cust-42"))
+    socket, history = await ws_open(CHAT_PATH, hello={"customer": "cust-42"})
     assert history["messages"] == [] and history["has_more"] is False
-    conversation = await database_sync_to_async(Conversation.objects.get)(public_id=public_id)
-    assert conversation.customer_ref == "cust-42"
+    assert history["conversation"] is None
 
 
 async def test_message_is_saved_and_acked_before_the_bot_answers(ws_open, ws_kb):
-    public_id = uuid.uuid4()
-    socket, _ = await ws_open(chat_path(public_id))
-
-    await socket.send(
-        {"type": "message", "text": "my card hasn't arrived yet", "client_msg_id": "c1"}
-    )
-    frames = await socket.recv_until(is_bot_message)
+    socket, frames = await start_conversation(ws_open, "my card hasn't arrived yet")
+    public_id = socket.public_id
+    frames += await socket.recv_until(is_bot_message)
 
     types = [f["type"] for f in frames]
     ack = frames[types.index("ack")]
@@ -98,15 +90,14 @@ async def test_message_is_saved_and_acked_before_the_bot_answers(ws_open, ws_kb)
 
 
 async def test_resent_message_after_reconnect_is_acked_not_duplicated(ws_open, ws_kb):
-    public_id = uuid.uuid4()
-    first, _ = await ws_open(chat_path(public_id))
-    await first.send({"type": "message", "text": "how do I change my pin", "client_msg_id": "r1"})
-    frames = await first.recv_until(is_bot_message)
+    first, frames = await start_conversation(ws_open, "how do I change my pin", "r1")
+    public_id, token = first.public_id, first.token
+    await first.recv_until(is_bot_message)
     message_id = next(f for f in frames if f["type"] == "ack")["message_id"]
     await first.close()
 
     # The widget never saw the ack (say): it reconnects after the last id it knew and resends.
-    second, history = await ws_open(chat_path(public_id, f"after={message_id - 1}"))
+    second, history = await ws_open(CHAT_PATH, hello={"token": token, "after_id": message_id - 1})
     assert [m["id"] for m in history["messages"]][0] == message_id
     await second.send({"type": "message", "text": "how do I change my pin", "client_msg_id": "r1"})
     ack = await second.recv()
@@ -121,9 +112,9 @@ async def test_resent_message_after_reconnect_is_acked_not_duplicated(ws_open, w
 
 
 async def test_resume_after_an_id_sends_only_newer_messages(ws_open):
-    conversation, messages = await seed_conversation(["one", "two", "three", "four"])
+    conversation, token, messages = await seed_conversation(["one", "two", "three", "four"])
 
-    socket, history = await ws_open(chat_path(conversation.public_id, f"after={messages[1].id}"))
+    socket, history = await ws_open(CHAT_PATH, hello={"token": token, "after_id": messages[1].id})
     assert [m["text"] for m in history["messages"]] == ["three", "four"]
     assert history["after_id"] == messages[1].id
 
@@ -134,17 +125,15 @@ async def test_resume_after_an_id_sends_only_newer_messages(ws_open):
 
 async def test_resume_pages_through_more_than_one_history_limit(ws_open, settings):
     settings.CHAT_HISTORY_LIMIT = 2
-    conversation, messages = await seed_conversation([f"m{i}" for i in range(5)])
+    conversation, token, messages = await seed_conversation([f"m{i}" for i in range(5)])
 
-    socket, history = await ws_open(chat_path(conversation.public_id, "after=0"))
+    socket, history = await ws_open(CHAT_PATH, hello={"token": token, "after_id": 0})
     assert [m["id"] for m in history["messages"]] == [m.id for m in messages]
 
 
 async def test_feedback_on_a_bot_answer_is_saved_and_broadcast(ws_open, ws_kb):
-    public_id = uuid.uuid4()
-    socket, _ = await ws_open(chat_path(public_id))
-    other_tab, _ = await ws_open(chat_path(public_id))
-    await socket.send({"type": "message", "text": "I lost my card", "client_msg_id": "f1"})
+    socket, _ = await start_conversation(ws_open, "I lost my card", "f1")
+    other_tab, _ = await ws_open(CHAT_PATH, hello={"token": socket.token})
     answer = (await socket.recv_until(is_bot_message))[-1]
 
     await socket.send({"type": "feedback", "message_id": answer["id"], "value": -1})
@@ -153,7 +142,9 @@ async def test_feedback_on_a_bot_answer_is_saved_and_broadcast(ws_open, ws_kb):
     stored = await database_sync_to_async(Message.objects.get)(id=answer["id"])
     assert stored.feedback == -1
 
-    customer_id = next(f for f in frames if f.get("sender") == "customer")["id"]
+    customer_id = await database_sync_to_async(
+        lambda: Message.objects.get(sender="customer", client_msg_id="f1").id
+    )()
     await socket.recv_until(lambda f: f["type"] == "feedback")
     await socket.send({"type": "feedback", "message_id": customer_id, "value": 1})
     error = await socket.recv()
@@ -161,9 +152,9 @@ async def test_feedback_on_a_bot_answer_is_saved_and_broadcast(ws_open, ws_kb):
 
 
 async def test_every_tab_of_a_conversation_sees_the_same_stream(ws_open, ws_kb):
-    public_id = uuid.uuid4()
-    tab_a, _ = await ws_open(chat_path(public_id))
-    tab_b, _ = await ws_open(chat_path(public_id))
+    conversation, token, _ = await seed_conversation([])
+    tab_a, _ = await ws_open(CHAT_PATH, hello={"token": token})
+    tab_b, _ = await ws_open(CHAT_PATH, hello={"token": token})
     await tab_a.send({"type": "message", "text": "where is my new card", "client_msg_id": "t1"})
     seen_a = [f for f in await tab_a.recv_until(is_bot_message) if f["type"] == "message"]
     seen_b = [f for f in await tab_b.recv_until(is_bot_message) if f["type"] == "message"]
@@ -174,7 +165,7 @@ async def test_every_tab_of_a_conversation_sees_the_same_stream(ws_open, ws_kb):
 async def test_connection_gauge_counts_open_sockets(ws_open):
     gauge = WEBSOCKET_CONNECTIONS.labels(consumer="chat")
     before = gauge._value.get()
-    socket, _ = await ws_open(chat_path(uuid.uuid4()))
+    socket, _ = await ws_open(CHAT_PATH)
     assert gauge._value.get() == before + 1
     await socket.close()
     assert gauge._value.get() == before
@@ -188,8 +179,9 @@ async def test_idle_close_task_reaches_open_sockets(ws_open, settings):
 
     from apps.chat import tasks
 
-    public_id = uuid.uuid4()
-    socket, _ = await ws_open(chat_path(public_id))
+    conversation, token, _ = await seed_conversation([])
+    public_id = conversation.public_id
+    socket, _ = await ws_open(CHAT_PATH, hello={"token": token})
 
     def close_idle() -> None:
         idle_since = timezone.now() - timedelta(minutes=settings.CHAT_IDLE_CLOSE_MINUTES + 1)

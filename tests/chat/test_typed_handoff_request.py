@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from channels.db import database_sync_to_async
 
 from apps.chat.models import Conversation, Message, UnansweredQuestion
+from tests.chat.conftest import CHAT_PATH
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def chat_path(public_id: uuid.UUID) -> str:
-    return f"/ws/chat/{public_id}/"
-
-
 @database_sync_to_async
-def stored(public_id: uuid.UUID) -> tuple[Conversation, list[Message]]:
+def stored(public_id: str) -> tuple[Conversation, list[Message]]:
     conversation = Conversation.objects.get(public_id=public_id)
     return conversation, list(conversation.messages.order_by("id"))
 
 
 async def test_typed_request_for_a_person_queues_the_conversation(ws_open, ws_kb, settings):
     settings.CHAT_BOT_TYPING_DELAY_MS = 0  # the typing frame always, to see that it ends
-    public_id = uuid.uuid4()
-    socket, _ = await ws_open(chat_path(public_id))
+    socket, _ = await ws_open(CHAT_PATH)
 
     # Worded unlike every built-in request phrasing.
     await socket.send(
@@ -41,7 +35,7 @@ async def test_typed_request_for_a_person_queues_the_conversation(ws_open, ws_kb
     assert types.index(("typing", False)) > types.index(("typing", True))
     assert not any(f["type"] == "message" and f["sender"] == "bot" for f in frames)
 
-    conversation, messages = await stored(public_id)
+    conversation, messages = await stored(socket.public_id)
     assert conversation.status == Conversation.Status.WAITING
     assert conversation.handoff_reason == "customer asked in chat"
     question, queued = messages
@@ -54,8 +48,7 @@ async def test_typed_request_for_a_person_queues_the_conversation(ws_open, ws_kb
 
 
 async def test_an_ordinary_question_is_answered_and_records_how_far_it_was(ws_open, ws_kb):
-    public_id = uuid.uuid4()
-    socket, _ = await ws_open(chat_path(public_id))
+    socket, _ = await ws_open(CHAT_PATH)
 
     await socket.send(
         {"type": "message", "text": "my card hasn't arrived yet", "client_msg_id": "q1"}
@@ -63,7 +56,7 @@ async def test_an_ordinary_question_is_answered_and_records_how_far_it_was(ws_op
     frames = await socket.recv_until(lambda f: f["type"] == "message" and f["sender"] == "bot")
 
     assert frames[-1]["kind"] == "answer"
-    conversation, messages = await stored(public_id)
+    conversation, messages = await stored(socket.public_id)
     assert conversation.status == Conversation.Status.BOT
     match = messages[-1].evidence["handoff_request"]
     assert match["similarity"] < match["threshold"]
@@ -71,15 +64,14 @@ async def test_an_ordinary_question_is_answered_and_records_how_far_it_was(ws_op
 
 async def test_detection_can_be_switched_off(ws_open, ws_kb, settings):
     settings.CHAT_HANDOFF_REQUEST_SIMILARITY = 1.01
-    public_id = uuid.uuid4()
-    socket, _ = await ws_open(chat_path(public_id))
+    socket, _ = await ws_open(CHAT_PATH)
 
     await socket.send(
         {"type": "message", "text": "I want to talk to a human", "client_msg_id": "x"}
     )
     frames = await socket.recv_until(lambda f: f["type"] == "message" and f["sender"] == "bot")
 
-    conversation, messages = await stored(public_id)
+    conversation, messages = await stored(socket.public_id)
     assert conversation.status == Conversation.Status.BOT
     assert messages[-1].evidence["handoff_request"] is None
     assert frames[-1]["kind"] in {"answer", "suggestions", "handoff_offer"}

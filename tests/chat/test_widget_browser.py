@@ -7,132 +7,16 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, database_url_for_subprocess
+from tests.chat.conftest import LiveServer, ws_server_env
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 TIMEOUT_MS = 60_000  # the first answer loads the encoder in the server process
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LiveServer:
-    """`daphne config.asgi:application` on a free port, stoppable and restartable."""
-
-    def __init__(self, env: dict[str, str], log_path: Path):
-        self.env = env
-        self.log_path = log_path
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self, timeout_s: float = 90) -> None:
-        log = self.log_path.open("a")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
-            + ["config.asgi:application"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"daphne exited early:\n{self.log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:  # noqa: S310
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"daphne did not answer in {timeout_s}s:\n{self.log_path.read_text()}")
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-
-@pytest.fixture
-def ws_chromium() -> Path:
-    if not CHROMIUM.exists():
-        reason = f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{reason} and REQUIRE_SERVICES=1")
-        pytest.skip(reason)
-    return CHROMIUM
-
-
-def _server_env(artifacts_dir: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": database_url_for_subprocess(),
-        "ML_ARTIFACTS_DIR": str(artifacts_dir),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "PYTHONUNBUFFERED": "1",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-@pytest.fixture
-def ws_live_server(
-    ws_chromium: Path, transactional_db: None, ws_kb: dict, artifacts_dir: Path, tmp_path: Path
-) -> Iterator[LiveServer]:
-    server = LiveServer(_server_env(artifacts_dir), tmp_path / "daphne.log")
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def ws_browser(ws_chromium: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; the ORM reads the tests do
-    # between browser steps are plain sync code all the same.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(ws_chromium), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-        # While Playwright's loop runs, Django keeps this thread's connections apart from the
-        # plain thread-local ones pytest-django closes; close them here.
-        from django.db import connections
-
-        connections.close_all()
 
 
 def shot(page, name: str) -> None:  # noqa: ANN001
@@ -149,6 +33,14 @@ def open_widget(page, server: LiveServer):  # noqa: ANN001, ANN201
     page.locator("tessera-chat .tw-launcher").click()
     expect(page.locator("tessera-chat .tw-status")).to_have_text("Online", timeout=TIMEOUT_MS)
     return page
+
+
+def widget_token_script(server: LiveServer, token: str) -> str:
+    """An init script that gives the widget the token of a conversation (as if it started it)."""
+    import json
+
+    key = f"tessera-chat:127.0.0.1:{server.port}:token"
+    return f"localStorage.setItem({json.dumps(key)}, {json.dumps(json.dumps(token))})"
 
 
 def ask(page, text: str) -> None:  # noqa: ANN001
@@ -199,15 +91,13 @@ def test_customer_gets_an_answer_and_history_survives_a_reload(ws_live_server, w
 
 def test_quick_replies_send_the_suggested_question(ws_live_server, ws_browser, ws_kb):
     """A suggestions message (saved earlier) comes back as buttons that ask that question."""
-    import json
-    import uuid
-
     from playwright.sync_api import expect
 
     from apps.chat import services
     from apps.chat.models import Message
 
-    conversation = services.conversation_get_or_create(public_id=uuid.uuid4())
+    started = services.conversation_start()
+    conversation = started.conversation
     question, _ = services.message_receive(
         conversation=conversation, text="pin problem", client_msg_id="seed-1"
     )
@@ -224,9 +114,7 @@ def test_quick_replies_send_the_suggested_question(ws_live_server, ws_browser, w
         ],
     )
     page = ws_browser.new_page()
-    key = f"tessera-chat:127.0.0.1:{ws_live_server.port}:conversation"
-    stored_id = json.dumps(json.dumps(str(conversation.public_id)))
-    page.add_init_script(f"localStorage.setItem({json.dumps(key)}, {stored_id})")
+    page.add_init_script(widget_token_script(ws_live_server, started.token))
     open_widget(page, ws_live_server)
     buttons = page.locator("tessera-chat .tw-quick-reply")
     expect(buttons).to_have_text([pin.title, lost.title])
@@ -367,7 +255,7 @@ def test_agent_on_another_web_process_reaches_the_customer(
     """Two Daphne processes behind one Redis: customer on one, agent console on the other."""
     from playwright.sync_api import expect
 
-    second = LiveServer(_server_env(artifacts_dir), tmp_path / "daphne-2.log")
+    second = LiveServer(ws_server_env(artifacts_dir), tmp_path / "daphne-2.log")
     second.start()
     try:
         customer = open_widget(ws_browser.new_context().new_page(), ws_live_server)

@@ -1,4 +1,4 @@
-"""Websocket edges of the support chat: customers (/ws/chat/<id>/) and agents (/ws/agent/).
+"""Websocket edges of the support chat: customers (/ws/chat/) and agents (/ws/agent/).
 
 Both consumers parse and validate frames (apps.chat.protocol), call services in worker
 threads and broadcast what changed through a channel-layer group per conversation, so every

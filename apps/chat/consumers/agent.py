@@ -1,14 +1,26 @@
-"""The staff socket: /ws/agent/, the live agent console (see docs/chat-protocol.md)."""
+"""The staff socket: /ws/agent/, the live agent console (see docs/chat-protocol.md).
+
+A console socket lives as long as the staff session that opened it: logging out (in any tab,
+any process) closes it through a channel-layer group per session, and every frame re-checks
+the session first, so a session that ended without the signal (expired, deleted, password
+changed) cannot act either. The socket is then closed with NOT_SIGNED_IN_CODE, which the
+console shows as "not signed in as staff" instead of reconnecting.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
+from importlib import import_module
+from types import SimpleNamespace
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth import get_user
 from django.core.exceptions import ObjectDoesNotExist
 
-from apps.chat import protocol, selectors, services
+from apps.chat import protocol, realtime, selectors, services
 from apps.chat.consumers.common import (
     TYPING_MIN_INTERVAL_S,
     ControlFrameLimiter,
@@ -18,6 +30,18 @@ from apps.chat.consumers.common import (
 from apps.chat.protocol import FrameError
 from apps.core.metrics import WEBSOCKET_CONNECTIONS
 from ml.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+
+NOT_SIGNED_IN_CODE = 4401  # no staff session (any more): the console stops reconnecting
+NOT_STAFF_CODE = 4403  # signed in, but not staff
+
+
+def _still_signed_in(session_key: str, agent_id: int) -> bool:
+    """The session still belongs to this agent, who is still active staff (one query or two)."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user = get_user(SimpleNamespace(session=store))  # reads only request.session
+    return bool(user.is_authenticated and user.pk == agent_id and user.is_active and user.is_staff)
 
 
 def _queue(agent: Any) -> dict[str, Any]:
@@ -85,11 +109,24 @@ class AgentConsumer(JsonFrames, AsyncWebsocketConsumer):
         self.watching: set[int] = set()
         self.control_limiter = ControlFrameLimiter(per_minute=600)
         self.last_typing_at: dict[int, float] = {}
+        self.session_group = ""
+        self.agent = None  # set once the socket belongs to a signed-in agent
+        if self.scope.get("origin_kind") != "own":
+            # Sites that embed the widget may open customer sockets, never this one.
+            await self.close(code=NOT_STAFF_CODE)
+            return
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not user.is_staff:
-            await self.close(code=4403)
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        if user is None or not user.is_authenticated or not session_key:
+            await self.refuse(NOT_SIGNED_IN_CODE)
+            return
+        if not user.is_staff:
+            await self.refuse(NOT_STAFF_CODE)
             return
         self.agent = user
+        self.session_key = session_key
+        self.session_group = realtime.agent_session_group(session_key)
+        await self.channel_layer.group_add(self.session_group, self.channel_name)
         await self.channel_layer.group_add(protocol.AGENTS_GROUP, self.channel_name)
         await self.accept()
         WEBSOCKET_CONNECTIONS.labels(consumer=self.metrics_label).inc()
@@ -99,16 +136,28 @@ class AgentConsumer(JsonFrames, AsyncWebsocketConsumer):
             await self.watch(summary["id"])
         await self.send_json(queue)
 
-    async def disconnect(self, code: int) -> None:
-        if not self.counted:
-            return
+    async def refuse(self, code: int) -> None:
+        """Accept only to say why, so the console sees the code (a refused handshake is 1006)."""
+        await self.accept()
+        await self.send_error("not_authenticated", "Sign in as staff to use the agent console.")
+        await self.close(code=code)
+
+    async def leave_groups(self) -> None:
+        if self.session_group:
+            await self.channel_layer.group_discard(self.session_group, self.channel_name)
+            self.session_group = ""
         await self.channel_layer.group_discard(protocol.AGENTS_GROUP, self.channel_name)
         for conversation_id in list(self.watching):
             await self.channel_layer.group_discard(
                 protocol.conversation_group(conversation_id), self.channel_name
             )
-        WEBSOCKET_CONNECTIONS.labels(consumer=self.metrics_label).dec()
-        self.counted = False
+        self.watching.clear()
+
+    async def disconnect(self, code: int) -> None:
+        await self.leave_groups()
+        if self.counted:
+            WEBSOCKET_CONNECTIONS.labels(consumer=self.metrics_label).dec()
+            self.counted = False
 
     async def watch(self, conversation_id: int) -> None:
         if conversation_id not in self.watching:
@@ -118,6 +167,8 @@ class AgentConsumer(JsonFrames, AsyncWebsocketConsumer):
             )
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.agent is None:
+            return  # refused or signed out: the close is on its way
         try:
             frame = protocol.parse_client_frame(text_data, protocol.AGENT_FRAMES)
         except FrameError as exc:
@@ -125,6 +176,9 @@ class AgentConsumer(JsonFrames, AsyncWebsocketConsumer):
             return
         if not self.control_limiter.allow():
             await self.send_error("rate_limited", "Too many frames; slow down.", retry_after_s=60)
+            return
+        if not await in_thread(_still_signed_in)(self.session_key, self.agent.pk):
+            await self.session_ended()
             return
         try:
             await getattr(self, f"on_{frame['type']}")(frame)
@@ -207,18 +261,36 @@ class AgentConsumer(JsonFrames, AsyncWebsocketConsumer):
     async def on_ping(self, frame: dict[str, Any]) -> None:
         await self.send_json({"type": "pong"})
 
+    async def session_ended(self) -> None:
+        if self.agent is None:
+            return  # already ended (the logout signal and a frame's check both noticed)
+        logger.info("agent console closed: session ended agent=%s", self.agent.pk)
+        self.agent = None
+        await self.leave_groups()  # nothing more reaches this socket, not even queued events
+        await self.send_error(
+            "not_authenticated", "You were signed out; sign in again to use the console."
+        )
+        await self.close(code=NOT_SIGNED_IN_CODE)
+
     # --- group events -----------------------------------------------------------------------
 
+    async def agent_session_ended(self, event: dict[str, Any]) -> None:
+        await self.session_ended()
+
     async def agents_refresh(self, event: dict[str, Any]) -> None:
+        if self.agent is None:
+            return
         await self.send_json(await in_thread(_queue)(self.agent))
 
     async def chat_message(self, event: dict[str, Any]) -> None:
+        if self.agent is None:
+            return
         frame = dict(event["staff_frame"])
         frame["conversation_id"] = event["conversation_id"]
         await self.send_json(frame)
 
     async def chat_frame(self, event: dict[str, Any]) -> None:
-        if event.get("origin") and event["origin"] == self.channel_name:
+        if self.agent is None or event.get("origin") == self.channel_name:
             return
         frame = dict(event["frame"])
         frame["conversation_id"] = event["conversation_id"]

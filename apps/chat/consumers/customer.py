@@ -1,16 +1,22 @@
-"""The customer socket: /ws/chat/<conversation>/ (see docs/chat-protocol.md)."""
+"""The customer socket: /ws/chat/ (see docs/chat-protocol.md).
+
+The socket carries no conversation id: the widget sends its conversation token in a `hello`
+frame, and a socket without one gets a conversation only with its first message (or a
+request for a person), so page views that never chat create nothing.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from apps.chat import protocol, ratelimit, selectors, services
+from apps.chat.consumers.bot_typing import BotTyping
 from apps.chat.consumers.common import (
     CUSTOMER_REF_RE,
     HISTORY_MAX_PAGES,
@@ -20,19 +26,46 @@ from apps.chat.consumers.common import (
     JsonFrames,
     client_ip,
     in_thread,
-    query_params,
 )
+from apps.chat.exceptions import ChatError
 from apps.chat.protocol import FrameError, chat_setting, error_frame
 from apps.core.metrics import WEBSOCKET_CONNECTIONS
 from ml.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
+CONNECT_REFUSED_CODE = 4429  # too many connects from this address
 
-def _conversation_open(public_id: uuid.UUID, customer_ref: str, ip: str) -> Any:
-    return services.conversation_get_or_create(
-        public_id=public_id, customer_ref=customer_ref, client_ip=ip
-    )
+
+def _connect_allowed(ip: str) -> bool:
+    rule = ratelimit.Rule(key=f"connect:{ip}", limit=chat_setting("CHAT_CONNECTS_PER_MINUTE_IP"))
+    return ratelimit.hit([rule]).allowed
+
+
+def _conversation_start(
+    rules: list[ratelimit.Rule], customer_ref: str, ip: str
+) -> tuple[ratelimit.Decision, services.ConversationStart | None]:
+    """A new conversation, counted against the address's message budget."""
+    decision = ratelimit.hit(rules)
+    if not decision.allowed:
+        return decision, None
+    return decision, services.conversation_start(customer_ref=customer_ref, client_ip=ip)
+
+
+def _empty_history() -> dict[str, Any]:
+    """The `history` frame of a socket with no conversation yet."""
+    return {
+        "type": "history",
+        "protocol": protocol.PROTOCOL_VERSION,
+        "conversation": None,
+        "after_id": None,
+        "messages": [],
+        "has_more": False,
+        "limits": {
+            "max_message_chars": chat_setting("CHAT_MAX_MESSAGE_CHARS"),
+            "messages_per_minute": chat_setting("CHAT_RATE_PER_MINUTE_CONVERSATION"),
+        },
+    }
 
 
 def _history(conversation: Any, after_id: int | None) -> dict[str, Any]:
@@ -60,30 +93,47 @@ def _history(conversation: Any, after_id: int | None) -> dict[str, Any]:
         )
         has_more = len(one_more) > limit
     return {
-        "type": "history",
-        "protocol": protocol.PROTOCOL_VERSION,
+        **_empty_history(),
         "conversation": protocol.conversation_state(conversation),
         "after_id": after_id,
         "messages": [protocol.message_frame(message) for message in messages],
         "has_more": has_more,
-        "limits": {
-            "max_message_chars": chat_setting("CHAT_MAX_MESSAGE_CHARS"),
-            "messages_per_minute": chat_setting("CHAT_RATE_PER_MINUTE_CONVERSATION"),
-        },
     }
 
 
+@dataclass(frozen=True)
+class Received:
+    decision: ratelimit.Decision
+    started: services.ConversationStart | None = None  # this message started the conversation
+    message: Any = None
+    created: bool = False
+    event: dict | None = None
+
+
 def _receive(
-    rules: list[ratelimit.Rule], conversation: Any, text: str, client_msg_id: str
-) -> tuple[ratelimit.Decision, Any, bool, dict | None]:
-    """Rate limits, then save: one trip to the thread pool per customer message."""
+    rules: list[ratelimit.Rule],
+    conversation: Any,
+    text: str,
+    client_msg_id: str,
+    *,
+    customer_ref: str,
+    ip: str,
+) -> Received:
+    """Rate limits, then save: one trip to the thread pool per customer message.
+
+    Without a conversation the message starts one (saved before it is acted on).
+    """
     decision = ratelimit.hit(rules)
     if not decision.allowed:
-        return decision, None, False, None
+        return Received(decision)
+    started = None
+    if conversation is None:
+        started = services.conversation_start(customer_ref=customer_ref, client_ip=ip)
+        conversation = started.conversation
     message, created = services.message_receive(
         conversation=conversation, text=text, client_msg_id=client_msg_id
     )
-    return decision, message, created, protocol.message_event(message)
+    return Received(decision, started, message, created, protocol.message_event(message))
 
 
 def _reply(conversation: Any, message: Any) -> tuple[dict | None, str]:
@@ -109,45 +159,8 @@ def _csat(conversation: Any, score: int) -> dict[str, Any]:
     return {"type": "csat", "score": conversation.csat}
 
 
-class BotTyping:
-    """The bot's typing indicator, shown only once a reply takes longer than `delay_ms`.
-
-    Most answers take a few tens of milliseconds: a typing frame for those would flash for one
-    frame and cost a broadcast per message. A slow reply (a cold model, a busy server) still
-    shows it. Once the frame is on its way it is never cancelled half-sent.
-    """
-
-    def __init__(self, broadcast: Any, delay_ms: int, *, sleep: Any = asyncio.sleep):
-        self.broadcast = broadcast
-        self.delay_s = max(0, delay_ms) / 1000
-        self.sleep = sleep  # tests pass one they release by hand
-        self.committed = False
-        self.task: asyncio.Task | None = None
-
-    async def _show(self) -> None:
-        if self.delay_s:
-            await self.sleep(self.delay_s)
-        self.committed = True
-        await self.broadcast({"type": "typing", "sender": "bot", "active": True})
-
-    async def start(self) -> None:
-        if self.delay_s == 0:
-            await self._show()  # immediately, ahead of the reply
-        else:
-            self.task = asyncio.create_task(self._show())
-
-    async def settle(self) -> bool:
-        """Cancel a frame not yet due; wait for one being sent. True if it was shown."""
-        if self.task is not None:
-            if self.committed:
-                await self.task
-            else:
-                self.task.cancel()
-        return self.committed
-
-
 class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
-    """One customer socket on one conversation (the widget; several tabs may share one)."""
+    """One customer socket; it follows one conversation at a time (tabs may share one)."""
 
     metrics_label = "chat"
 
@@ -155,41 +168,38 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
         self.counted = False
         self.conversation = None
         self.group = ""
+        self.customer_ref = ""
         self.history_ids: set[int] = set()
         self.reply_lock = asyncio.Lock()
         self.reply_tasks: set[asyncio.Task] = set()
         self.control_limiter = ControlFrameLimiter()
         self.last_typing_at = 0.0
         self.ip = client_ip(self.scope)
-
-        params = query_params(self.scope)
-        public_id = self.scope["url_route"]["kwargs"]["conversation"]
-        customer_ref = params.get("customer", "")
-        if not CUSTOMER_REF_RE.match(customer_ref):
-            customer_ref = ""
-        after_id = self._parse_after(params.get("after"))
-
-        self.conversation = await in_thread(_conversation_open)(public_id, customer_ref, self.ip)
-        self.group = protocol.conversation_group(self.conversation.id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        if not await in_thread(_connect_allowed)(self.ip):
+            logger.info("customer connect refused: too many from one address")
+            await self.close(code=CONNECT_REFUSED_CODE)
+            return
         await self.accept()
         WEBSOCKET_CONNECTIONS.labels(consumer=self.metrics_label).inc()
         self.counted = True
-        # Joined the group before reading history: a message saved meanwhile arrives as
-        # both; `history_ids` drops the second copy.
-        await self.send_history(after_id)
 
-    @staticmethod
-    def _parse_after(raw: str | None) -> int | None:
-        if raw is None or raw == "":
-            return None
-        try:
-            value = int(raw)
-        except ValueError:
-            return None
-        return value if value >= 0 else None
+    async def attach(self, conversation: Any) -> None:
+        """Follow `conversation` on this socket (its group), leaving any other one."""
+        await self.detach()
+        self.conversation = conversation
+        self.group = protocol.conversation_group(conversation.id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+
+    async def detach(self) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        self.conversation = None
+        self.group = ""
+        self.history_ids = set()
 
     async def send_history(self, after_id: int | None) -> None:
+        # Joined the group before reading history: a message saved meanwhile arrives as
+        # both; `history_ids` drops the second copy.
         frame = await in_thread(_history)(self.conversation, after_id)
         self.history_ids = {m["id"] for m in frame["messages"]}
         await self.send_json(frame)
@@ -223,6 +233,9 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
             extra = {"client_msg_id": frame["client_msg_id"]} if "client_msg_id" in frame else {}
             await self.send_error(exc.code, exc.message, **extra)
 
+    def address_rule(self) -> ratelimit.Rule:
+        return ratelimit.Rule(key=f"ip:{self.ip}", limit=chat_setting("CHAT_RATE_PER_MINUTE_IP"))
+
     def rate_rules(self) -> list[ratelimit.Rule]:
         return [
             ratelimit.Rule(
@@ -231,23 +244,67 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
                 key=f"conversation:{self.conversation.public_id}",
                 limit=chat_setting("CHAT_RATE_PER_MINUTE_CONVERSATION"),
             ),
-            ratelimit.Rule(key=f"ip:{self.ip}", limit=chat_setting("CHAT_RATE_PER_MINUTE_IP")),
+            self.address_rule(),
         ]
+
+    async def send_rate_limited(self, decision: ratelimit.Decision, **extra: Any) -> None:
+        scope = "conversation" if decision.rule.key.startswith("conversation:") else "address"
+        await self.send_error(
+            "rate_limited",
+            f"Too many messages from this {scope}; wait {decision.retry_after_s} s.",
+            retry_after_s=decision.retry_after_s,
+            **extra,
+        )
+
+    async def follow_started(self, started: services.ConversationStart) -> None:
+        """Follow a conversation this socket just started, and give the widget its token."""
+        await self.attach(started.conversation)
+        await self.send_json(
+            {
+                "type": "conversation_started",
+                "conversation": protocol.conversation_state(started.conversation),
+                "token": started.token,
+            }
+        )
+
+    async def on_hello(self, frame: dict[str, Any]) -> None:
+        """Attach the conversation of `token` (history follows), or none: a fresh start."""
+        if self.reply_tasks:  # answers in flight belong to the conversation being left
+            await asyncio.wait(list(self.reply_tasks), timeout=REPLY_DRAIN_TIMEOUT_S)
+        await self.detach()
+        customer_ref = frame.get("customer", "")
+        self.customer_ref = customer_ref if CUSTOMER_REF_RE.match(customer_ref) else ""
+        if not frame.get("token"):
+            await self.send_json(_empty_history())
+            return
+        conversation = await in_thread(services.conversation_token_resolve)(token=frame["token"])
+        await self.attach(conversation)
+        await self.send_history(frame.get("after_id"))
+
+    def require_conversation(self) -> None:
+        if self.conversation is None:
+            raise ChatError(
+                "This socket has no conversation yet; send a message first.",
+                code="no_conversation",
+            )
 
     async def on_message(self, frame: dict[str, Any]) -> None:
         client_msg_id = frame["client_msg_id"]
-        decision, message, created, event = await in_thread(_receive)(
-            self.rate_rules(), self.conversation, frame["text"], client_msg_id
+        new = self.conversation is None
+        received = await in_thread(_receive)(
+            [self.address_rule()] if new else self.rate_rules(),
+            self.conversation,
+            frame["text"],
+            client_msg_id,
+            customer_ref=self.customer_ref,
+            ip=self.ip,
         )
-        if not decision.allowed:
-            scope = "conversation" if decision.rule.key.startswith("conversation:") else "address"
-            await self.send_error(
-                "rate_limited",
-                f"Too many messages from this {scope}; wait {decision.retry_after_s} s.",
-                client_msg_id=client_msg_id,
-                retry_after_s=decision.retry_after_s,
-            )
+        if not received.decision.allowed:
+            await self.send_rate_limited(received.decision, client_msg_id=client_msg_id)
             return
+        if received.started is not None:
+            await self.follow_started(received.started)
+        message, created, event = received.message, received.created, received.event
         await self.send_json(
             {
                 "type": "ack",
@@ -318,6 +375,8 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
         )
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
+        if self.conversation is None:
+            return  # nobody to tell yet
         now = time.monotonic()
         if now - self.last_typing_at < TYPING_MIN_INTERVAL_S:
             return
@@ -325,10 +384,19 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
         await self._broadcast_frame({"type": "typing", "sender": "customer"}, skip_self=True)
 
     async def on_feedback(self, frame: dict[str, Any]) -> None:
+        self.require_conversation()
         reply = await in_thread(_feedback)(self.conversation, frame["message_id"], frame["value"])
         await self._broadcast_frame(reply)
 
     async def on_handoff(self, frame: dict[str, Any]) -> None:
+        if self.conversation is None:  # asking for a person before any question
+            decision, started = await in_thread(_conversation_start)(
+                [self.address_rule()], self.customer_ref, self.ip
+            )
+            if started is None:
+                await self.send_rate_limited(decision)
+                return
+            await self.follow_started(started)
         event = await in_thread(_handoff)(
             self.conversation, frame.get("reason") or "customer asked"
         )
@@ -338,11 +406,13 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
         await self.channel_layer.group_send(protocol.AGENTS_GROUP, protocol.agents_refresh_event())
 
     async def on_csat(self, frame: dict[str, Any]) -> None:
+        self.require_conversation()
         reply = await in_thread(_csat)(self.conversation, frame["score"])
         await self._broadcast_frame(reply)
         await self.channel_layer.group_send(protocol.AGENTS_GROUP, protocol.agents_refresh_event())
 
     async def on_resume(self, frame: dict[str, Any]) -> None:
+        self.require_conversation()
         await self.send_history(frame["after_id"])
 
     async def on_ping(self, frame: dict[str, Any]) -> None:

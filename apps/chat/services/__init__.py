@@ -1,5 +1,11 @@
 """Chat writes. Import from here: `from apps.chat import services`."""
 
+from apps.chat.services.access import (
+    ConversationStart,
+    conversation_start,
+    conversation_token_issue,
+    conversation_token_resolve,
+)
 from apps.chat.services.conversations import (
     agent_release,
     agent_reply,
@@ -60,6 +66,10 @@ __all__ = [
     "answering_warm_up",
     "conversation_close",
     "conversation_get_or_create",
+    "conversation_start",
+    "conversation_token_issue",
+    "conversation_token_resolve",
+    "ConversationStart",
     "conversation_reply",
     "conversations_close_idle",
     "conversations_purge_expired",

@@ -18,7 +18,7 @@ from apps.chat.answering import OUT_OF_SCOPE_INTENT, Thresholds, decide, rank_en
 from apps.chat.exceptions import ChatError
 from apps.chat.handoff_requests import handoff_request_match
 from apps.chat.kb_index import kb_index_reader, kb_index_search
-from apps.chat.models import Conversation, EntryPhrasing, KnowledgeEntry, Message
+from apps.chat.models import AgentProfile, Conversation, EntryPhrasing, KnowledgeEntry, Message
 from apps.chat.models import UnansweredQuestion as Unanswered
 from apps.chat.privacy import mask_pii
 
@@ -367,7 +367,7 @@ def agent_take(*, conversation_id: int, agent: Any) -> tuple[Conversation, Messa
         conversation.status = Conversation.Status.AGENT
         conversation.assigned_agent = agent
         conversation.save(update_fields=["status", "assigned_agent", "updated_at"])
-        name = agent.get_short_name() or agent.get_username()
+        name = AgentProfile.display_name_of(agent)  # customers see it: never the login
         message = _system_message(conversation, f"{name} joined the conversation.", agent=agent)
     return conversation, message
 
