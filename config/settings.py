@@ -197,6 +197,8 @@ CACHES = {
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "ml.train_model_version": {"queue": "gpu"},
+    "ml.score_batch": {"queue": "gpu"},
+    "ml.rescore_run": {"queue": "gpu"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
