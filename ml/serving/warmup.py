@@ -101,12 +101,12 @@ class WarmUps:
         self._lock = threading.Lock()
         self._jobs: dict[str, WarmUp] = {}
 
-    def start(self, fn: Callable[[], Any], *, name: str) -> WarmUp:
+    def start(self, fn: Callable[[], Any], *, name: str, first_retry_s: float = 2.0) -> WarmUp:
         """Start the warm-up called `name`; a second start of the same name returns the first."""
         with self._lock:
             job = self._jobs.get(name)
             if job is None:
-                job = self._jobs[name] = WarmUp(fn, name=name)
+                job = self._jobs[name] = WarmUp(fn, name=name, first_retry_s=first_retry_s)
         return job.start()
 
     def statuses(self) -> dict[str, dict[str, Any]]:
