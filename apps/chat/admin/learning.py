@@ -71,10 +71,10 @@ class UnansweredQuestionAdmin(admin.ModelAdmin):
         if not obj.predicted_intent:
             return "-"
         return format_html(
-            "{}{} ({:.2f}, v{})",
+            "{}{} ({}, v{})",
             "would answer: " if unanswered_would_answer(obj) else "",
             obj.predicted_intent,
-            obj.predicted_confidence or 0.0,
+            f"{obj.predicted_confidence or 0.0:.2f}",
             obj.predicted_version,
         )
 
