@@ -109,6 +109,9 @@ def scoring_run_queue(*, version: ModelVersion) -> ScoringRun | None:
 
 
 def _send(run_id: int) -> None:
+    if current_app.conf.task_always_eager:  # no worker (local runs, some tests): run it here,
+        scoring_run_execute(run_id=run_id)  # as .delay() would; send_task ignores eager mode
+        return
     result = current_app.send_task("ml.rescore_run", args=[run_id])
     ScoringRun.objects.filter(id=run_id, celery_task_id="").update(celery_task_id=result.id)
 
