@@ -31,9 +31,9 @@ application = ProtocolTypeRouter(
 freeze_long_lived("ASGI application startup")
 
 if settings.ML_PRELOAD:
-    # Load the answering models in the background; /readyz answers 503 until this is done,
-    # so a load balancer does not send the first customers to a process still loading.
-    from apps.chat.services import answering_warm_up
-    from ml.serving.warmup import start_warm_up
+    # Each app's web warm-up (its declared models, encoders, indexes) loads in the background;
+    # /readyz answers 503 until all are done, so a load balancer does not send the first
+    # customers to a process still loading. The apps declare them (ml/registry/plugins.py).
+    from ml.registry.serving import web_warm_ups_start
 
-    start_warm_up(answering_warm_up, name="ml-preload")
+    web_warm_ups_start()

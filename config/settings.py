@@ -202,6 +202,8 @@ CELERY_TASK_ROUTES = {
     "ml.index_sync": {"queue": "gpu"},
     "ml.index_rebuild": {"queue": "gpu"},
     "ml.index_ensure_current": {"queue": "gpu"},
+    "ml.score_batch": {"queue": "gpu"},
+    "ml.rescore_run": {"queue": "gpu"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

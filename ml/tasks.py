@@ -60,3 +60,24 @@ def indexes_checked_on_worker_start(sender: Any = None, **kwargs: Any) -> None:
 
     names = indexes.index_ensure_current_queue_all()
     logger.info("queued ensure-current for indexes %s", names)
+
+
+# --- batch scoring (ml/registry/scoring.py): on the `gpu` queue
+
+
+@shared_task(name="ml.score_batch", acks_late=True)
+def score_batch(task: str, item_ids: list[int]) -> dict[str, int | str | None]:
+    """Score items with `task`'s production version (on the `gpu` queue); the app stores them."""
+    from ml.registry import scoring
+
+    result = scoring.items_score(task=task, item_ids=item_ids)
+    return {"task": result.task, "version": result.version, "scored": result.scored}
+
+
+@shared_task(name="ml.rescore_run", bind=True, acks_late=True)
+def rescore_run(self, run_id: int) -> str | None:  # noqa: ANN001
+    """Re-score an app's recent items after a promotion, chunk by chunk, with progress."""
+    from ml.registry import scoring
+
+    run = scoring.scoring_run_execute(run_id=run_id, celery_task_id=self.request.id or "")
+    return run.status if run else None

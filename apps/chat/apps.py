@@ -1,6 +1,15 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
+
+
+def _web_warm_up() -> Any:
+    """The chat's web warm-up; imported when it runs, so `manage.py` commands stay light."""
+    from apps.chat.services import answering_warm_up
+
+    return answering_warm_up()
 
 
 class ChatConfig(AppConfig):
@@ -14,10 +23,16 @@ class ChatConfig(AppConfig):
         from apps.chat import signals  # noqa: F401  (connects the index signals)
         from apps.chat.demo_data import load_demo_knowledge_base
         from apps.chat.kb_index import kb_index_spec
+        from apps.chat.scoring import unanswered_scoring_handler
         from apps.chat.training import intent_dataset
         from apps.core.demo import DemoContribution, demo_register
         from ml.registry.catalog import TrainingTaskSpec, training_task_register
         from ml.registry.indexes import index_register
+        from ml.registry.plugins import (
+            AppServingSpec,
+            app_serving_register,
+            batch_scoring_register,
+        )
         from ml.training import TaskKind
 
         index_register(kb_index_spec())  # the knowledge base: phrasing id -> vector
@@ -30,6 +45,13 @@ class ChatConfig(AppConfig):
                 default_hyperparameters=settings.CHAT_INTENT_HYPERPARAMETERS,
             )
         )
+        # Web processes hold the intent model and (through the warm-up) the encoder, the
+        # knowledge-base index and the hand-off phrases; /readyz waits for them.
+        app_serving_register(
+            AppServingSpec(app="chat", web_tasks=("chat.intent",), warm_up=_web_warm_up)
+        )
+        # After a chat.intent promotion, a gpu worker re-scores the open unanswered questions.
+        batch_scoring_register(unanswered_scoring_handler())
         demo_register(
             DemoContribution(
                 app="chat",

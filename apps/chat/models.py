@@ -190,6 +190,11 @@ class UnansweredQuestion(models.Model):
         KnowledgeEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # What the latest promoted chat.intent version says about it (re-scored after each
+    # promotion by apps/chat/scoring.py): shows which questions the new model would answer.
+    predicted_intent = models.CharField(max_length=100, blank=True)
+    predicted_confidence = models.FloatField(null=True, blank=True)
+    predicted_version = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -59,12 +59,17 @@ def _models() -> dict[str, Any]:
 
 
 def _warm_up() -> dict[str, Any]:
-    from ml.serving.warmup import DONE, OFF, warm_up_status
+    from ml.serving.warmup import DONE, OFF, warm_up_status, warm_up_statuses
 
     status = warm_up_status()
     if status["state"] not in (OFF, DONE):
-        reason = f"; last attempt: {status['error']}" if status["error"] else ""
-        raise RuntimeError(f"answering models still loading (attempt {status['attempts']}){reason}")
+        pending = [
+            f"{name} (attempt {s['attempts']}"
+            + (f"; last attempt: {s['error']})" if s["error"] else ")")
+            for name, s in warm_up_statuses().items()
+            if s["state"] != DONE
+        ]
+        raise RuntimeError(f"warm-up still loading: {', '.join(pending)}")
     return status
 
 
@@ -75,6 +80,19 @@ def readiness_checks() -> dict[str, dict[str, Any]]:
         "models": _timed(_models),
         "warm_up": _timed(_warm_up),
     }
+
+
+def readiness_apps() -> dict[str, dict[str, Any]]:
+    """Each app's part of readiness: its warm-up, the web models it holds, its worker tasks."""
+    from ml.registry.plugins import app_serving_list
+    from ml.registry.serving import app_serving_statuses
+
+    try:
+        statuses = app_serving_statuses()
+    except Exception as exc:  # noqa: BLE001  readiness reports failures, it does not raise
+        error = f"{type(exc).__name__}: {exc}"
+        return {spec.app: {"ready": False, "error": error} for spec in app_serving_list()}
+    return {status.app: status.as_json() for status in statuses}
 
 
 def home_links() -> list[dict[str, str]]:

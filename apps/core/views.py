@@ -23,11 +23,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready to serve: database, broker/Redis, every production model and the warm-up done."""
+    """Ready to serve: database, broker/Redis, and every app's web models and warm-up done.
+
+    `checks` folds the apps together (what probes read); `apps` says which app is not ready.
+    """
     checks = selectors.readiness_checks()
-    ready = all(check["ok"] for check in checks.values())
+    apps = selectors.readiness_apps()
+    ready = all(check["ok"] for check in checks.values()) and all(
+        app["ready"] for app in apps.values()
+    )
     return JsonResponse(
-        {"status": "ready" if ready else "not_ready", "checks": checks},
+        {"status": "ready" if ready else "not_ready", "checks": checks, "apps": apps},
         status=200 if ready else 503,
     )
 

@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from ml.errors import ServiceError
 from ml.registry import services
 from ml.registry.catalog import training_task_list
-from ml.registry.models import ModelStageEvent, ModelVersion
+from ml.registry.models import ModelStageEvent, ModelVersion, ScoringRun
 
 
 class ModelVersionQueueForm(forms.ModelForm):
@@ -286,6 +286,45 @@ class ModelVersionAdmin(admin.ModelAdmin):
 class ModelStageEventAdmin(admin.ModelAdmin):
     list_display = ["created_at", "task", "action", "from_version", "to_version", "actor"]
     list_filter = ["task", "action"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ScoringRun)
+class ScoringRunAdmin(admin.ModelAdmin):
+    """Re-scoring runs after promotions: read-only, with their progress."""
+
+    list_display = ["__str__", "task", "version", "status", "progress_bar", "created_at"]
+    list_filter = ["task", "status"]
+    readonly_fields = [
+        "task",
+        "version",
+        "status",
+        "progress_bar",
+        "total",
+        "done",
+        "error",
+        "celery_task_id",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
+    fields = readonly_fields
+
+    @admin.display(description="progress")
+    def progress_bar(self, obj: ScoringRun) -> str:
+        percent = round(obj.progress * 100)
+        return format_html(
+            '<progress max="100" value="{}"></progress> {} / {} ({}%)',
+            percent,
+            obj.done,
+            obj.total,
+            percent,
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -115,3 +115,36 @@ class ModelStageEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.task}: {self.from_version_id} -> {self.to_version_id}"
+
+
+class ScoringRun(models.Model):
+    """A re-scoring of an app's recent items with a newly promoted version, chunk by chunk."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    task = models.CharField(max_length=100, db_index=True)
+    version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    celery_task_id = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"re-scoring {self.task} #{self.id}"
+
+    @property
+    def progress(self) -> float:
+        return self.done / self.total if self.total else (1.0 if self.status == "done" else 0.0)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from ml.errors import Conflict, NotFound, ServiceError
 from ml.registry.catalog import training_task_get
 from ml.registry.models import ModelStageEvent, ModelVersion
+from ml.registry.scoring import scoring_run_queue
 from ml.training import (
     TRAINABLE_KINDS,
     Example,
@@ -391,6 +392,8 @@ def model_version_promote(*, version: ModelVersion, actor: Any = None) -> ModelV
             to_version=target,
             actor=actor if getattr(actor, "pk", None) else None,
         )
+        # The app's batch-scored items get the new model's answers (sent after commit).
+        scoring_run_queue(version=target)
     logger.info("promoted %s (previous: %s)", target, current)
     return target
 
@@ -426,6 +429,7 @@ def model_version_rollback(*, task: str, actor: Any = None) -> ModelVersion:
             to_version=previous,
             actor=actor if getattr(actor, "pk", None) else None,
         )
+        scoring_run_queue(version=previous)
     logger.info("rolled back %s: %s -> %s", task, current, previous)
     return previous
 

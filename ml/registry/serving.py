@@ -1,8 +1,10 @@
-"""Per-process serving glue: production models, the shared encoder, and their batchers.
+"""Per-process serving glue: production models, the encoders, their batchers, app warm-ups.
 
 Online paths (a chat reply, a recommendation) call these in the web process; they never go
 through the broker. The predictor cache re-asks the registry every ML_MODEL_REFRESH_S, so a
-promotion done anywhere reaches every web process within seconds.
+promotion done anywhere reaches every web process within seconds. A web process holds only
+the tasks the apps declared for the web (ml/registry/plugins.py); one encoder is loaded per
+base model directory, so apps may choose different bases.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +22,26 @@ from django.conf import settings
 
 from ml.embeddings import Encoder, EncoderConfig
 from ml.registry import selectors
+from ml.registry.plugins import AppServingSpec, app_serving_list, web_tasks
 from ml.serving import MicroBatcher, ModelNotAvailable, PredictorCache, freeze_long_lived
 from ml.serving.metrics import observe_batch
+from ml.serving.warmup import DONE, OFF, WarmUp, start_warm_up, warm_up_status
 from ml.training import TextModel, load_text_model
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "AppServingStatus",
     "ModelNotAvailable",
+    "app_serving_statuses",
+    "batcher_names",
     "encode_texts",
+    "encoders_loaded",
     "get_encoder",
     "predict_texts",
     "predictor_cache",
     "production_models_status",
+    "web_warm_ups_start",
 ]
 
 
@@ -51,19 +61,28 @@ predictor_cache: PredictorCache = PredictorCache(
 )
 
 _lock = threading.Lock()
-_encoder: Encoder | None = None
+_encoders: dict[str, Encoder] = {}
 _batchers: dict[str, MicroBatcher] = {}
 
 
-def get_encoder() -> Encoder:
-    """The base encoder, loaded once per process (ML_BASE_MODEL, ML_DEVICE, ML_ENCODER_*)."""
-    global _encoder
-    if _encoder is None:
+def _encoder_key(model_dir: Path | str | None) -> str:
+    return str(Path(model_dir if model_dir is not None else settings.ML_BASE_MODEL))
+
+
+def get_encoder(model_dir: Path | None = None) -> Encoder:
+    """The encoder of `model_dir` (default ML_BASE_MODEL), loaded once per process and dir.
+
+    Device, runtime, precision and int8 come from ML_DEVICE and ML_ENCODER_*, the same for all.
+    """
+    key = _encoder_key(model_dir)
+    encoder = _encoders.get(key)
+    if encoder is None:
         with _lock:
-            if _encoder is None:
-                _encoder = Encoder(
+            encoder = _encoders.get(key)
+            if encoder is None:
+                encoder = Encoder(
                     EncoderConfig(
-                        model_dir=Path(settings.ML_BASE_MODEL),
+                        model_dir=Path(key),
                         device=settings.ML_DEVICE,
                         batch_size=settings.ML_ENCODER_BATCH_SIZE,
                         quantize_int8=settings.ML_ENCODER_INT8,
@@ -72,8 +91,21 @@ def get_encoder() -> Encoder:
                         onnx_cache_dir=Path(settings.ML_ARTIFACTS_DIR) / "onnx",
                     )
                 )
-                freeze_long_lived("loading the base encoder")
-    return _encoder
+                _encoders[key] = encoder
+                freeze_long_lived(f"loading the encoder {key}")
+    return encoder
+
+
+def encoders_loaded() -> list[str]:
+    """Model directories of the encoders this process has loaded."""
+    with _lock:
+        return sorted(_encoders)
+
+
+def batcher_names() -> list[str]:
+    """Names of the micro-batchers this process has started ("encoder", "predict:<task>")."""
+    with _lock:
+        return sorted(_batchers)
 
 
 def _batcher(name: str, batch_fn: Any) -> MicroBatcher:
@@ -94,14 +126,19 @@ def _batcher(name: str, batch_fn: Any) -> MicroBatcher:
     return batcher
 
 
-def _encode_batch(texts: list[str]) -> list[Any]:
-    vectors = get_encoder().encode(texts)
+def _encode_batch(model_dir: Path | None, texts: list[str]) -> list[Any]:
+    vectors = get_encoder(model_dir).encode(texts)
     return list(vectors)
 
 
-def encode_texts(texts: Sequence[str]) -> list[Any]:
-    """Embed texts through the shared micro-batcher (one forward pass for concurrent callers)."""
-    futures = _batcher("encoder", _encode_batch).submit_many(list(texts))
+def encode_texts(texts: Sequence[str], *, model_dir: Path | None = None) -> list[Any]:
+    """Embed texts through the encoder's micro-batcher (one forward pass for concurrent callers).
+
+    `model_dir` picks another base encoder than ML_BASE_MODEL; each has its own batcher.
+    """
+    name = "encoder" if model_dir is None else f"encoder:{_encoder_key(model_dir)}"
+    batcher = _batcher(name, functools.partial(_encode_batch, model_dir))
+    futures = batcher.submit_many(list(texts))
     return [future.result() for future in futures]
 
 
@@ -138,15 +175,89 @@ def predict_texts(
 
 
 def production_models_status(*, load_missing: bool = False) -> dict[str, dict[str, Any]]:
-    """Which production models this process has loaded; optionally start loading the rest."""
+    """Which web-declared production models this process has loaded; optionally load the rest.
+
+    Only tasks some app declared for its web processes count: a model used only by batch
+    scoring (or by nobody here) is never loaded by a web process.
+    """
+    held = web_tasks()
     status: dict[str, dict[str, Any]] = {}
     for version in selectors.production_versions():
+        if version.task not in held:
+            continue
         key = f"{version.id}:v{version.version}"
         loaded = predictor_cache.current_version(version.task) == key
         status[version.task] = {"version": version.version, "loaded": loaded}
         if not loaded and load_missing:
             _load_in_background(version.task)
     return status
+
+
+@dataclass(frozen=True)
+class AppServingStatus:
+    """One app's part of a web process's readiness."""
+
+    app: str
+    ready: bool
+    warm_up: dict[str, Any]  # state, attempts, error, seconds, result
+    models: dict[str, dict[str, Any]]  # web task -> {"version": n or None, "loaded": bool}
+    worker_tasks: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ready": self.ready,
+            "warm_up": self.warm_up,
+            "models": self.models,
+            "worker_tasks": list(self.worker_tasks),
+        }
+
+
+def app_serving_statuses(
+    models: dict[str, dict[str, Any]] | None = None,
+) -> list[AppServingStatus]:
+    """Each registered app's warm-up and web models (`models`: a production_models_status)."""
+    models = production_models_status() if models is None else models
+    statuses = []
+    for spec in app_serving_list():
+        warm_up = warm_up_status(spec.app)
+        held = {
+            task: models.get(task, {"version": None, "loaded": False}) for task in spec.web_tasks
+        }
+        # A task with no production version yet has nothing to load; it does not block.
+        loaded = all(info["loaded"] for info in held.values() if info["version"] is not None)
+        statuses.append(
+            AppServingStatus(
+                app=spec.app,
+                ready=loaded and warm_up["state"] in (OFF, DONE),
+                warm_up=warm_up,
+                models=held,
+                worker_tasks=spec.worker_tasks,
+            )
+        )
+    return statuses
+
+
+def _app_warm_up(spec: AppServingSpec) -> Any:
+    """Load an app's web models (those already promoted), then run its own warm-up."""
+    from django.db import connection
+
+    try:
+        for task in spec.web_tasks:
+            try:
+                predictor_cache.get(task)
+            except ModelNotAvailable:
+                logger.info("warm-up %s: no production model for %s yet", spec.app, task)
+        return spec.warm_up() if spec.warm_up is not None else None
+    finally:
+        connection.close()  # this thread's connection; the next attempt opens a fresh one
+
+
+def web_warm_ups_start() -> list[WarmUp]:
+    """Start every registered app's web warm-up in this process (one background thread each)."""
+    return [
+        start_warm_up(functools.partial(_app_warm_up, spec), name=spec.app)
+        for spec in app_serving_list()
+    ]
 
 
 _loading: set[str] = set()

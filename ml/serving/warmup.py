@@ -3,7 +3,8 @@
 A web process that answers its first request while still loading models makes that customer
 wait seconds; a load balancer should route to it only once the warm-up is done. A failed
 warm-up (a database not up yet, say) is retried with backoff instead of leaving the process
-unready for good.
+unready for good. A process may run several named warm-ups side by side (one per app that
+serves from it); each keeps its own state, and the process is ready when all are done.
 """
 
 from __future__ import annotations
@@ -93,19 +94,81 @@ class WarmUp:
             return
 
 
-_current: WarmUp | None = None
+class WarmUps:
+    """The named warm-ups of one process (one per app), each started once, none dropped."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[str, WarmUp] = {}
+
+    def start(self, fn: Callable[[], Any], *, name: str, first_retry_s: float = 2.0) -> WarmUp:
+        """Start the warm-up called `name`; a second start of the same name returns the first."""
+        with self._lock:
+            job = self._jobs.get(name)
+            if job is None:
+                job = self._jobs[name] = WarmUp(fn, name=name, first_retry_s=first_retry_s)
+        return job.start()
+
+    def statuses(self) -> dict[str, dict[str, Any]]:
+        """Each started warm-up's status, by name."""
+        with self._lock:
+            jobs = dict(self._jobs)
+        return {name: job.status() for name, job in sorted(jobs.items())}
+
+    def status(self, name: str | None = None) -> dict[str, Any]:
+        """One warm-up's status, or (no name) all of them folded into one.
+
+        Folded: "off" when none was started, "done" when all are, "retrying" when any is
+        retrying, else "running"; attempts add up, errors are prefixed with the warm-up's name.
+        """
+        statuses = self.statuses()
+        if name is not None:
+            return statuses.get(name) or _off_status()
+        if not statuses:
+            return _off_status()
+        states = {status["state"] for status in statuses.values()}
+        state = DONE if states == {DONE} else RETRYING if RETRYING in states else RUNNING
+        seconds = [s["seconds"] for s in statuses.values()]
+        return {
+            "state": state,
+            "attempts": sum(s["attempts"] for s in statuses.values()),
+            "error": "; ".join(f"{n}: {s['error']}" for n, s in statuses.items() if s["error"]),
+            "seconds": max(seconds) if None not in seconds else None,
+            "result": {n: s["result"] for n, s in statuses.items()},
+        }
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until every started warm-up is done; True when all are."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            job.join(left)
+        return all(job.status()["state"] == DONE for job in jobs)
+
+
+def _off_status() -> dict[str, Any]:
+    return {"state": OFF, "attempts": 0, "error": "", "seconds": None, "result": None}
+
+
+# This process's warm-ups. Tests swap in a fresh `WarmUps()` with monkeypatch.
+process_warm_ups = WarmUps()
 
 
 def start_warm_up(fn: Callable[[], Any], *, name: str = "ml-preload") -> WarmUp:
-    """Start this process's warm-up (once; later calls return the first one)."""
-    global _current
-    if _current is None:
-        _current = WarmUp(fn, name=name)
-    return _current.start()
+    """Start this process's warm-up called `name` (once per name; others run beside it)."""
+    return process_warm_ups.start(fn, name=name)
 
 
-def warm_up_status() -> dict[str, Any]:
-    """This process's warm-up state; "off" when none was started (ML_PRELOAD=0, workers)."""
-    if _current is None:
-        return {"state": OFF, "attempts": 0, "error": "", "seconds": None, "result": None}
-    return _current.status()
+def warm_up_status(name: str | None = None) -> dict[str, Any]:
+    """One warm-up's state, or all of them folded; "off" when none was started (workers)."""
+    return process_warm_ups.status(name)
+
+
+def warm_up_statuses() -> dict[str, dict[str, Any]]:
+    return process_warm_ups.statuses()
+
+
+def warm_ups_join(timeout: float | None = None) -> bool:
+    return process_warm_ups.join(timeout)

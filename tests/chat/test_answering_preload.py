@@ -1,4 +1,4 @@
-"""A starting ASGI server loads the answering models in the background (ML_PRELOAD)."""
+"""A starting ASGI server runs the chat's web warm-up in the background (ML_PRELOAD)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from apps.chat import services
+from tests.conftest import database_url_for_subprocess
 from tests.python_process import run_python
 
 # Import the ASGI application as a server does, then wait for the preload thread.
@@ -14,25 +15,34 @@ PROBE = """
 import config.asgi
 import ml.registry.serving as serving
 from ml.serving import warmup
-warmup._current and warmup._current.join(300)
-print("encoder", serving._encoder is not None, "batchers", sorted(serving._batchers),
-      "warm-up", warmup.warm_up_status()["state"])
+warmup.warm_ups_join(300)
+print("encoder", bool(serving.encoders_loaded()), "batchers", serving.batcher_names(),
+      "warm-up", warmup.warm_up_status()["state"], "apps", sorted(warmup.warm_up_statuses()))
 """
 
 
 def run_probe(preload: str, tmp_path: Path) -> str:
+    # The test database: the warm-up asks the registry for the chat's production intent model.
     result = run_python(
-        PROBE, timeout=300, ML_PRELOAD=preload, ML_ARTIFACTS_DIR=str(tmp_path / "artifacts")
+        PROBE,
+        timeout=300,
+        ML_PRELOAD=preload,
+        ML_ARTIFACTS_DIR=str(tmp_path / "artifacts"),
+        DATABASE_URL=database_url_for_subprocess(),
     )
     return result.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_server_preloads_the_encoder_at_start(tmp_path: Path) -> None:
-    assert run_probe("1", tmp_path) == "encoder True batchers ['encoder'] warm-up done"
+    assert run_probe("1", tmp_path) == (
+        "encoder True batchers ['encoder'] warm-up done apps ['chat']"
+    )
 
 
+@pytest.mark.django_db(transaction=True)
 def test_preload_can_be_turned_off(tmp_path: Path) -> None:
-    assert run_probe("0", tmp_path) == "encoder False batchers [] warm-up off"
+    assert run_probe("0", tmp_path) == "encoder False batchers [] warm-up off apps []"
 
 
 @pytest.mark.django_db(transaction=True)

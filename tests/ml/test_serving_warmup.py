@@ -47,11 +47,29 @@ def test_a_failing_warm_up_is_retried_and_says_why_meanwhile() -> None:
     assert job.status()["attempts"] == len(calls) >= 3
 
 
-def test_the_process_warm_up_starts_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(warmup, "_current", None)
+def test_the_process_warm_up_of_a_name_starts_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(warmup, "process_warm_ups", warmup.WarmUps())
     assert warmup.warm_up_status()["state"] == OFF
     calls: list[int] = []
     first = warmup.start_warm_up(lambda: calls.append(1), name="test-once")
     second = warmup.start_warm_up(lambda: calls.append(2), name="test-once")
     assert first is second and first.join(10)
     assert calls == [1] and warmup.warm_up_status()["state"] == DONE
+
+
+def test_warm_ups_of_several_apps_all_run_and_are_folded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second app's warm-up is not dropped; the process is done only when both are."""
+    monkeypatch.setattr(warmup, "process_warm_ups", warmup.WarmUps())
+    release = threading.Event()
+    warmup.start_warm_up(lambda: "chat loaded", name="chat")
+    warmup.start_warm_up(lambda: release.wait(10) and "shop loaded", name="shop")
+    assert warmup.process_warm_ups.statuses()["chat"]["state"] in (RUNNING, DONE)
+    assert warmup.warm_up_status("shop")["state"] == RUNNING
+    assert warmup.warm_up_status()["state"] == RUNNING
+    assert warmup.warm_ups_join(0.05) is False
+    release.set()
+    assert warmup.warm_ups_join(10) is True
+    folded = warmup.warm_up_status()
+    assert folded["state"] == DONE and folded["attempts"] == 2
+    assert folded["result"] == {"chat": "chat loaded", "shop": "shop loaded"}
+    assert set(warmup.warm_up_statuses()) == {"chat", "shop"}

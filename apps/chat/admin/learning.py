@@ -28,6 +28,7 @@ from apps.chat.models import (
     OutOfScopeExample,
     UnansweredQuestion,
 )
+from apps.chat.scoring import unanswered_would_answer
 from ml.errors import ServiceError
 
 
@@ -37,6 +38,7 @@ class UnansweredQuestionAdmin(admin.ModelAdmin):
         "short_text",
         "reason",
         "state",
+        "model_prediction",
         "conversation_link",
         "resolved_entry",
         "created_at",
@@ -62,6 +64,19 @@ class UnansweredQuestionAdmin(admin.ModelAdmin):
     @admin.display(description="question", ordering="text")
     def short_text(self, obj: UnansweredQuestion) -> str:
         return obj.text if len(obj.text) <= 120 else obj.text[:117] + "..."
+
+    @admin.display(description="latest model says", ordering="predicted_confidence")
+    def model_prediction(self, obj: UnansweredQuestion) -> str:
+        """Re-scored after each chat.intent promotion (apps/chat/scoring.py)."""
+        if not obj.predicted_intent:
+            return "-"
+        return format_html(
+            "{}{} ({}, v{})",
+            "would answer: " if unanswered_would_answer(obj) else "",
+            obj.predicted_intent,
+            f"{obj.predicted_confidence or 0.0:.2f}",
+            obj.predicted_version,
+        )
 
     @admin.display(description="conversation")
     def conversation_link(self, obj: UnansweredQuestion) -> str:
