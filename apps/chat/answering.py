@@ -27,8 +27,13 @@ the knowledge base built from the other 9,000 train questions and the base MiniL
    `intent_probabilities` (e.g. added after the model was trained) gets a neutral 1 / number
    of candidates instead of a veto; an explicit 0 is floored at PROBABILITY_FLOOR.
 
-The top entry's score is the bot's confidence; `decide` compares it with the two thresholds
-(`CHAT_ANSWER_THRESHOLD`, `CHAT_SUGGEST_THRESHOLD`, chosen by the same benchmark).
+The top entry's score times P(in scope) is the bot's confidence; `decide` compares it with
+two thresholds. Those are chosen per trained intent model, from its own held-out data
+(`apps.chat.training.intent_decision_points`, stored with the model version); the settings'
+`CHAT_ANSWER_THRESHOLD` / `CHAT_SUGGEST_THRESHOLD` (Banking77's, from the same benchmark) apply
+only while no model with stored points is in production. `score_question` is the whole pure
+path from hits and classifier output to a decision, shared by serving, the training-time
+cross-validation and `bench/chat_field.py`, so all three decide alike.
 """
 
 from __future__ import annotations
@@ -245,3 +250,73 @@ def decide(
     else:
         action = ACTION_SUGGEST
     return Decision(action=action, ranked=entries, confidence=confidence)
+
+
+@dataclass(frozen=True)
+class ScoredQuestion:
+    """A question's ranking and the classifier's view of it, before any threshold."""
+
+    ranked: list[RankedEntry]
+    out_of_scope_probability: float  # 0.0 without a classifier trained on such examples
+    top_intent: str | None  # the classifier's most likely entry intent (never out-of-scope)
+    top_intent_probability: float | None
+
+    @property
+    def confidence(self) -> float:
+        """What `decide` compares with the thresholds: top score * P(in scope)."""
+        return self.ranked[0].score * (1.0 - self.out_of_scope_probability) if self.ranked else 0.0
+
+    def decide(self, thresholds: Thresholds) -> Decision:
+        return decide(
+            self.ranked, thresholds, out_of_scope_probability=self.out_of_scope_probability
+        )
+
+
+def best_intent(intent_probabilities: Mapping[str, float] | None) -> str | None:
+    """The classifier's most likely entry intent; the out-of-scope label is not an entry."""
+    if not intent_probabilities:
+        return None
+    candidates = {k: v for k, v in intent_probabilities.items() if k != OUT_OF_SCOPE_INTENT}
+    return max(candidates, key=candidates.__getitem__, default=None)
+
+
+def score_question(
+    *,
+    hits: Sequence[tuple[int, float]],
+    entry_intents: Mapping[int, str],
+    intent_probabilities: Mapping[str, float] | None,
+    top_n: int = DEFAULT_TOP_N,
+) -> ScoredQuestion:
+    """Rank the entries for one question from its phrasing hits and the classifier's output.
+
+    Args:
+        hits: (entry id, cosine) per retrieved phrasing of a live entry.
+        entry_intents: entry id -> intent for every hit entry, plus the entry of
+            `best_intent(intent_probabilities)` when there is one (the classifier may be sure
+            of an entry none of whose phrasings was retrieved).
+        intent_probabilities: the intent model's P(label) (labels are intents, plus
+            OUT_OF_SCOPE_INTENT when it learnt such examples), or None without a model.
+    """
+    out_of_scope = 0.0
+    entry_probs: dict[int, float] | None = None
+    if intent_probabilities is not None:
+        probs = dict(intent_probabilities)
+        # Not an entry: it lowers the confidence in every entry instead (see `decide`).
+        out_of_scope = min(1.0, max(0.0, float(probs.pop(OUT_OF_SCOPE_INTENT, 0.0))))
+        # Entries newer than the model have no intent in it: rank_entries treats them neutrally.
+        entry_probs = {
+            eid: float(probs[intent]) for eid, intent in entry_intents.items() if intent in probs
+        }
+    ranked = rank_entries(
+        hit_entry_ids=[eid for eid, _ in hits],
+        hit_scores=[score for _, score in hits],
+        intent_probabilities=entry_probs,
+        top_n=top_n,
+    )
+    top = best_intent(intent_probabilities)
+    return ScoredQuestion(
+        ranked=ranked,
+        out_of_scope_probability=out_of_scope,
+        top_intent=top,
+        top_intent_probability=None if top is None else float(intent_probabilities[top]),
+    )

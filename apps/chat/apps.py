@@ -13,7 +13,7 @@ class ChatConfig(AppConfig):
 
         from apps.chat import signals  # noqa: F401  (connects the index signals)
         from apps.chat.demo_data import load_demo_knowledge_base
-        from apps.chat.training import intent_dataset
+        from apps.chat.training import intent_dataset, intent_decision_metrics
         from apps.core.demo import DemoContribution, demo_register
         from ml.registry.catalog import TrainingTaskSpec, training_task_register
 
@@ -24,6 +24,7 @@ class ChatConfig(AppConfig):
                 description="Question -> knowledge-base entry, from phrasings and liked answers",
                 build_dataset=intent_dataset,
                 default_hyperparameters=settings.CHAT_INTENT_HYPERPARAMETERS,
+                extra_metrics=intent_decision_metrics,
             )
         )
         demo_register(

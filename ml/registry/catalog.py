@@ -15,11 +15,17 @@ from ml.training import Example
 
 @dataclass(frozen=True)
 class TrainingTaskSpec:
+    """A trainable task. `extra_metrics(config, examples, progress=, should_stop=)` runs after
+    the fine-tune (same config and data) and its dict is merged into the version's metrics:
+    chat.intent stores the decision points it chose on cross-validated held-out data there.
+    """
+
     name: str
     task_type: str = "classification"
     description: str = ""
     build_dataset: Callable[[], Sequence[Example]] | None = None
     default_hyperparameters: dict[str, Any] = field(default_factory=dict)
+    extra_metrics: Callable[..., dict[str, Any]] | None = None
 
 
 _catalog: dict[str, TrainingTaskSpec] = {}
