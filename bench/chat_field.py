@@ -172,6 +172,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--kb", type=Path, default=DEMO_KB)
     parser.add_argument("--questions", type=Path, default=DEMO_QUESTIONS)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--folds", type=int, default=None, help="default: the product's")
     return parser.parse_args(argv)
 
 
@@ -184,7 +185,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from apps.chat.answering import Thresholds
     from apps.chat.decision_points import decision_targets_get, default_thresholds
-    from apps.chat.training import Retrieval, intent_decision_points, intent_examples
+    from apps.chat.training import (
+        DECISION_FOLDS,
+        Retrieval,
+        intent_decision_points,
+        intent_examples,
+    )
     from ml.registry.serving import get_encoder
     from ml.training import TrainConfig, load_text_model, train_text_model
 
@@ -206,7 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(examples)} examples ({len(intents)} entries), {len(questions)} questions")
     started = time.monotonic()
     points, cv = intent_decision_points(
-        config, examples, encode=encoder.encode, targets=targets, progress=progress
+        config,
+        examples,
+        encode=encoder.encode,
+        targets=targets,
+        folds=args.folds or DECISION_FOLDS,
+        progress=progress,
     )
     print(f"\ncross-validation: {cv['seconds']}s, points {points.answer}/{points.suggest}")
     with tempfile.TemporaryDirectory(prefix="chat-field-") as work:

@@ -220,17 +220,18 @@ def intent_decision_points(
     *,
     encode: Callable[[list[str]], np.ndarray],
     targets: DecisionTargets,
+    folds: int = DECISION_FOLDS,
     progress: Callable[[float, str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> tuple[DecisionPoints, dict[str, Any]]:
     """Cross-validate, then choose the points; returns them and how they were obtained."""
     started = time.monotonic()
     scores = intent_held_out_scores(
-        config, examples, encode=encode, progress=progress, should_stop=should_stop
+        config, examples, encode=encode, folds=folds, progress=progress, should_stop=should_stop
     )
     points = decision_points_choose(scores, targets=targets)
     return points, {
-        "folds": DECISION_FOLDS,
+        "folds": folds,
         "held_out": len(scores),
         "seconds": round(time.monotonic() - started, 1),
     }
