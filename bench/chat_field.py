@@ -188,11 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     from apps.chat.training import (
         DECISION_FOLDS,
         Retrieval,
-        intent_decision_points,
+        intent_decision_scores,
         intent_examples,
     )
     from ml.registry.serving import get_encoder
     from ml.training import TrainConfig, load_text_model, train_text_model
+    from ml.training.decision import decision_points_choose, resubstitution_blend
 
     phrasings, out_of_scope = load_kb(args.kb)
     intents = {intent for _, intent in phrasings}
@@ -211,27 +212,36 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"{len(examples)} examples ({len(intents)} entries), {len(questions)} questions")
     started = time.monotonic()
-    points, cv = intent_decision_points(
-        config,
-        examples,
-        encode=encoder.encode,
-        targets=targets,
-        folds=args.folds or DECISION_FOLDS,
-        progress=progress,
-    )
-    print(f"\ncross-validation: {cv['seconds']}s, points {points.answer}/{points.suggest}")
     with tempfile.TemporaryDirectory(prefix="chat-field-") as work:
-        train_started = time.monotonic()
         trained = train_text_model(config, examples, Path(work) / "model", progress=progress)
-        train_seconds = time.monotonic() - train_started
+        train_seconds = time.monotonic() - started
+        # The product's selection (intent_decision_points), unrolled to also show plain CV.
+        cv_started = time.monotonic()
+        held_out, resubstitution = intent_decision_scores(
+            config,
+            examples,
+            encode=encoder.encode,
+            model_dir=trained.artifact_dir,
+            folds=args.folds or DECISION_FOLDS,
+            progress=progress,
+        )
+        cv_seconds = time.monotonic() - cv_started
+        points = decision_points_choose(
+            resubstitution_blend(held_out, resubstitution), targets=targets
+        )
+        points_cv = decision_points_choose(held_out, targets=targets)
+        print(
+            f"\npoints {points.answer}/{points.suggest} (plain CV {points_cv.answer}/"
+            f"{points_cv.suggest}), {cv_seconds:.0f}s"
+        )
         model = load_text_model(trained.artifact_dir, device=settings.ML_DEVICE)
-        index = [(text, intent) for text, intent in phrasings]
         retrieval = Retrieval(
-            vectors=encoder.encode([t for t, _ in index]), intents=[i for _, i in index]
+            vectors=encoder.encode([t for t, _ in phrasings]), intents=[i for _, i in phrasings]
         )
         runs, outcomes = {}, {}
         for name, thresholds in (
             ("model", Thresholds(answer=points.answer, suggest=points.suggest)),
+            ("model_plain_cv", Thresholds(answer=points_cv.answer, suggest=points_cv.suggest)),
             ("settings", default_thresholds()),
         ):
             outcomes[name] = ask(
@@ -259,7 +269,9 @@ def main(argv: list[str] | None = None) -> int:
         **{k: runs["model"][k] for k in ("suggested_right_rate", "oos_handoff_rate")},
         "decision_points": {k: v for k, v in points.to_dict().items() if k != "curve"},
         "curve": points.to_dict()["curve"],
-        "cv_seconds": cv["seconds"],
+        "decision_points_plain_cv": {k: v for k, v in points_cv.to_dict().items() if k != "curve"},
+        "folds": args.folds or DECISION_FOLDS,
+        "cv_seconds": round(cv_seconds, 1),
         "train_seconds": round(train_seconds, 1),
         "total_seconds": round(time.monotonic() - started, 1),
         "device": trained.device,

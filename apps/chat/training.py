@@ -21,10 +21,12 @@ import numpy as np
 from apps.chat.answering import OUT_OF_SCOPE_INTENT, ScoredQuestion, best_intent, score_question
 from ml.training import Example, TrainConfig
 from ml.training.decision import (
+    HELD_OUT_SHARE,
     DecisionPoints,
     DecisionTargets,
     HeldOutScore,
     decision_points_choose,
+    resubstitution_blend,
 )
 
 logger = logging.getLogger(__name__)
@@ -158,7 +160,7 @@ def intent_held_out_scores(
     config: TrainConfig,
     examples: Sequence[Example],
     *,
-    encode: Callable[[list[str]], np.ndarray],
+    vectors: np.ndarray,
     folds: int = DECISION_FOLDS,
     progress: Callable[[float, str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -171,7 +173,6 @@ def intent_held_out_scores(
     from ml.training import load_text_model, train_text_model
 
     fold_of = stratified_folds(examples, folds, config.seed)
-    vectors = encode([e.text for e in examples])
     scores: list[HeldOutScore] = []
     with tempfile.TemporaryDirectory(prefix="intent-cv-") as work:
         for fold in range(folds):
@@ -192,7 +193,6 @@ def intent_held_out_scores(
                 should_stop=should_stop,
             )
             model = load_text_model(result.artifact_dir, device=config.device)
-            probs = model.predict_proba([examples[i].text for i in held])
             index_rows = [
                 i
                 for i, f in enumerate(fold_of)
@@ -201,17 +201,59 @@ def intent_held_out_scores(
             retrieval = Retrieval(
                 vectors=vectors[index_rows], intents=[examples[i].label for i in index_rows]
             )
-            for row, i in enumerate(held):
-                scores.append(
-                    held_out_score(
-                        label=examples[i].label,
-                        query=vectors[i],
-                        retrieval=retrieval,
-                        probabilities=dict(zip(model.labels, map(float, probs[row]), strict=True)),
-                    )
-                )
+            scores.extend(_scored(model, [examples[i] for i in held], vectors[held], retrieval))
             del model
     return scores
+
+
+def _scored(
+    model: Any, examples: Sequence[Example], vectors: np.ndarray, retrieval: Retrieval
+) -> list[HeldOutScore]:
+    probs = model.predict_proba([e.text for e in examples])
+    return [
+        held_out_score(
+            label=example.label,
+            query=vectors[row],
+            retrieval=retrieval,
+            probabilities=dict(zip(model.labels, map(float, probs[row]), strict=True)),
+        )
+        for row, example in enumerate(examples)
+    ]
+
+
+def intent_resubstitution_scores(
+    model_dir: Path, examples: Sequence[Example], *, vectors: np.ndarray, device: str
+) -> list[HeldOutScore]:
+    """The final model and index on their own training examples (the optimistic side of .632)."""
+    from ml.training import load_text_model
+
+    model = load_text_model(model_dir, device=device)
+    rows = [i for i, e in enumerate(examples) if e.label != OUT_OF_SCOPE_INTENT]
+    retrieval = Retrieval(vectors=vectors[rows], intents=[examples[i].label for i in rows])
+    return _scored(model, examples, vectors, retrieval)
+
+
+def intent_decision_scores(
+    config: TrainConfig,
+    examples: Sequence[Example],
+    *,
+    encode: Callable[[list[str]], np.ndarray],
+    model_dir: Path | None,
+    folds: int = DECISION_FOLDS,
+    progress: Callable[[float, str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[list[HeldOutScore], list[HeldOutScore]]:
+    """(cross-validated held-out scores, the final model's scores on its training data)."""
+    vectors = encode([e.text for e in examples])
+    held_out = intent_held_out_scores(
+        config, examples, vectors=vectors, folds=folds, progress=progress, should_stop=should_stop
+    )
+    if model_dir is None:
+        return held_out, []
+    resubstitution = intent_resubstitution_scores(
+        model_dir, examples, vectors=vectors, device=config.device
+    )
+    return held_out, resubstitution
 
 
 def intent_decision_points(
@@ -220,19 +262,32 @@ def intent_decision_points(
     *,
     encode: Callable[[list[str]], np.ndarray],
     targets: DecisionTargets,
+    model_dir: Path | None = None,
     folds: int = DECISION_FOLDS,
     progress: Callable[[float, str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> tuple[DecisionPoints, dict[str, Any]]:
-    """Cross-validate, then choose the points; returns them and how they were obtained."""
+    """Cross-validate, then choose the points; returns them and how they were obtained.
+
+    `model_dir`: the model trained on all `examples`; its scores on them are blended in
+    (`resubstitution_blend`), which corrects the pessimism of folds trained on less data.
+    """
     started = time.monotonic()
-    scores = intent_held_out_scores(
-        config, examples, encode=encode, folds=folds, progress=progress, should_stop=should_stop
+    held_out, resubstitution = intent_decision_scores(
+        config,
+        examples,
+        encode=encode,
+        model_dir=model_dir,
+        folds=folds,
+        progress=progress,
+        should_stop=should_stop,
     )
-    points = decision_points_choose(scores, targets=targets)
+    points = decision_points_choose(resubstitution_blend(held_out, resubstitution), targets=targets)
     return points, {
         "folds": folds,
-        "held_out": len(scores),
+        "held_out": len(held_out),
+        "resubstitution": len(resubstitution),
+        "held_out_share": HELD_OUT_SHARE if resubstitution else 1.0,
         "seconds": round(time.monotonic() - started, 1),
     }
 
@@ -241,6 +296,7 @@ def intent_decision_metrics(
     config: TrainConfig,
     examples: Sequence[Example],
     *,
+    artifact_dir: Path | None = None,
     progress: Callable[[float, str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
@@ -257,6 +313,7 @@ def intent_decision_metrics(
             examples,
             encode=lambda texts: get_encoder().encode(texts),
             targets=decision_targets_get(),
+            model_dir=artifact_dir,
             progress=progress,
             should_stop=should_stop,
         )

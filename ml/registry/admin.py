@@ -219,10 +219,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
             ("unknown questions answered", pct("oos_answered")),
             ("unknown questions offered a person", pct("oos_handoff")),
             (
-                "held-out data",
-                f"{decision.get('n_in_scope')} in-scope + {decision.get('n_out_of_scope')} "
-                f"out-of-scope examples, {cv.get('folds', '?')}-fold cross-validation "
-                f"({cv.get('seconds', '?')} s)",
+                "estimated on",
+                f"{cv.get('held_out', '?')} examples held out by {cv.get('folds', '?')}-fold "
+                f"cross-validation ({cv.get('seconds', '?')} s), weighted "
+                f"{cv.get('held_out_share', 1.0)} against the final model's own scores on them "
+                "(Efron's .632 estimate)",
             ),
         ]
         table = format_html_join(

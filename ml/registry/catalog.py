@@ -15,8 +15,9 @@ from ml.training import Example
 
 @dataclass(frozen=True)
 class TrainingTaskSpec:
-    """A trainable task. `extra_metrics(config, examples, progress=, should_stop=)` runs after
-    the fine-tune (same config and data) and its dict is merged into the version's metrics:
+    """A trainable task. `extra_metrics(config, examples, artifact_dir=, progress=,
+    should_stop=)` runs after the fine-tune (same config and data, the saved model) and its dict
+    is merged into the version's metrics:
     chat.intent stores the decision points it chose on cross-validated held-out data there.
     """
 

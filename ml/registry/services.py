@@ -304,7 +304,13 @@ def model_version_train(
                 reporter(min(0.99, share + (1 - share) * fraction), message)
 
             metrics.update(
-                extra(config, examples, progress=extra_progress, should_stop=reporter.should_stop)
+                extra(
+                    config,
+                    examples,
+                    artifact_dir=result.artifact_dir,
+                    progress=extra_progress,
+                    should_stop=reporter.should_stop,
+                )
             )
     except TrainingCancelled:
         logger.info("training cancelled id=%s", version.id)

@@ -19,12 +19,21 @@ much as the held-out data allows):
 
 A chosen point lies halfway between the held-out confidence it admits and the next lower one
 (a margin on both sides instead of sitting on one example).
+
+Cross-validation is pessimistic on a small knowledge base: each fold's model learns from 2/3 of
+the phrasings (4 of an entry's 6), and on so little data every phrasing counts. On the demo,
+3-fold held-out answers were wrong 5 % of the time at a threshold where the final model, on new
+customer questions, answered none wrongly (bench/results/chat_field.json, first attempt). The
+scores are therefore Efron's .632 blend (`resubstitution_blend`): 0.632 of the weight on the
+held-out scores, 0.368 on the final model's scores on its own training data (optimistic), the
+standard correction of that bias (Efron & Tibshirani 1997, "Improvements on cross-validation:
+the .632+ bootstrap method").
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -40,6 +49,8 @@ class HeldOutScore:
     in_scope: bool  # False: an out-of-scope example (the right action is a person)
     top1_correct: bool  # the top entry is the question's entry
     top3_correct: bool  # the question's entry is among the top 3
+    # Share of the estimate this score carries (see `resubstitution_blend`); 1.0 = plain CV.
+    weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -105,8 +116,31 @@ class DecisionPoints:
         return cls(**values)
 
 
-def _share(mask: np.ndarray) -> float:
-    return float(mask.mean()) if mask.size else 0.0
+HELD_OUT_SHARE = 0.632  # Efron's .632: share of the estimate on data the model never saw
+
+
+def resubstitution_blend(
+    held_out: Sequence[HeldOutScore],
+    resubstitution: Sequence[HeldOutScore],
+    *,
+    held_out_share: float = HELD_OUT_SHARE,
+) -> list[HeldOutScore]:
+    """Both sets, weighted so held-out scores carry `held_out_share` of every estimate."""
+    if not 0.0 < held_out_share <= 1.0:
+        raise ValueError(f"held_out_share={held_out_share} must be in (0, 1]")
+    if not resubstitution or held_out_share == 1.0:
+        return list(held_out)
+    w_out = held_out_share / max(len(held_out), 1)
+    w_in = (1.0 - held_out_share) / len(resubstitution)
+    return [replace(s, weight=w_out) for s in held_out] + [
+        replace(s, weight=w_in) for s in resubstitution
+    ]
+
+
+def _mean(values: np.ndarray, weights: np.ndarray, mask: np.ndarray) -> float | None:
+    """Weighted mean of `values` over `mask`; None when the mask is empty."""
+    total = float(weights[mask].sum())
+    return float((values[mask] * weights[mask]).sum() / total) if total > 0 else None
 
 
 def _between(sorted_values: np.ndarray, value: float) -> float:
@@ -115,95 +149,102 @@ def _between(sorted_values: np.ndarray, value: float) -> float:
     return float((value + (lower.max() if lower.size else 0.0)) / 2.0)
 
 
+@dataclass(frozen=True)
+class _Scores:
+    """Column view of the scores of one group (in-scope or out-of-scope questions)."""
+
+    conf: np.ndarray
+    weight: np.ndarray
+    top1: np.ndarray
+    top3: np.ndarray
+
+    @classmethod
+    def of(cls, scores: Sequence[HeldOutScore]) -> _Scores:
+        return cls(
+            conf=np.array([s.confidence for s in scores], dtype=np.float64),
+            weight=np.array([s.weight for s in scores], dtype=np.float64),
+            top1=np.array([s.top1_correct for s in scores], dtype=np.float64),
+            top3=np.array([s.top3_correct for s in scores], dtype=np.float64),
+        )
+
+    def share(self, mask: np.ndarray) -> float:
+        return _mean(mask.astype(np.float64), self.weight, np.ones_like(mask, dtype=bool)) or 0.0
+
+
 def decision_points_choose(
     scores: Sequence[HeldOutScore], *, targets: DecisionTargets
 ) -> DecisionPoints:
     """Pick answer and suggest thresholds for `targets` from held-out scores (see module doc).
 
     Args:
-        scores: one per held-out question; needs at least one in-scope question.
+        scores: one per held-out question (weighted, see `HeldOutScore.weight`); needs at least
+            one in-scope question.
         targets: the admin's targets.
 
     Returns:
         DecisionPoints; `met` is False when no threshold meets a target (the answer point is
         then 1.0, i.e. the bot answers only when certain, and suggest falls back to answer).
     """
-    conf = np.array([s.confidence for s in scores], dtype=np.float64)
-    in_scope = np.array([s.in_scope for s in scores], dtype=bool)
-    top1 = np.array([s.top1_correct for s in scores], dtype=bool)
-    top3 = np.array([s.top3_correct for s in scores], dtype=bool)
-    if not in_scope.any():
+    inside = _Scores.of([s for s in scores if s.in_scope])
+    outside = _Scores.of([s for s in scores if not s.in_scope])
+    if not inside.conf.size:
         raise ValueError("no in-scope held-out question: cannot choose decision points")
-    conf_in, top1_in, top3_in = conf[in_scope], top1[in_scope], top3[in_scope]
-    conf_oos = conf[~in_scope]
-    values = np.unique(conf)  # ascending candidate thresholds
+    values = np.unique(np.concatenate([inside.conf, outside.conf]))  # candidate thresholds
 
     def answer_ok(t: float) -> bool:
-        answered = conf_in >= t
-        precision = float(top1_in[answered].mean()) if answered.any() else 1.0
-        return (
-            precision >= targets.answer_precision
-            and _share(conf_oos >= t) <= targets.max_oos_answered
-        )
+        precision = _mean(inside.top1, inside.weight, inside.conf >= t)
+        return (precision is None or precision >= targets.answer_precision) and outside.share(
+            outside.conf >= t
+        ) <= targets.max_oos_answered
 
     feasible = [float(t) for t in values if answer_ok(float(t))]
     met = bool(feasible)
     answer = _between(values, feasible[0]) if feasible else 1.0
 
     def suggest_ok(s: float) -> bool:
-        band = (conf_in >= s) & (conf_in < answer)
-        recall = float(top3_in[band].mean()) if band.any() else 1.0
-        return recall >= targets.suggest_recall and _share(conf_oos >= s) <= targets.max_oos_kept
+        recall = _mean(inside.top3, inside.weight, (inside.conf >= s) & (inside.conf < answer))
+        return (recall is None or recall >= targets.suggest_recall) and outside.share(
+            outside.conf >= s
+        ) <= targets.max_oos_kept
 
     candidates = [float(s) for s in values if s < answer and suggest_ok(float(s))]
     # No band meets the suggestion targets: answer or hand off, never a doubtful "did you mean".
     suggest = _between(values, candidates[0]) if candidates else answer
-    return _summarise(conf_in, top1_in, top3_in, conf_oos, answer, suggest, targets, met)
-
-
-def _summarise(
-    conf_in: np.ndarray,
-    top1_in: np.ndarray,
-    top3_in: np.ndarray,
-    conf_oos: np.ndarray,
-    answer: float,
-    suggest: float,
-    targets: DecisionTargets,
-    met: bool,
-) -> DecisionPoints:
-    answered = conf_in >= answer
-    suggested = (conf_in >= suggest) & ~answered
+    answered = inside.conf >= answer
+    suggested = (inside.conf >= suggest) & ~answered
+    wrong = _mean(1.0 - inside.top1, inside.weight, answered)
     return DecisionPoints(
         answer=round(answer, 6),
         suggest=round(suggest, 6),
         targets=targets,
         met=met,
-        n_in_scope=int(conf_in.size),
-        n_out_of_scope=int(conf_oos.size),
-        answered=_share(answered),
-        answered_right=_share(answered & top1_in),
-        wrong=float((~top1_in[answered]).mean()) if answered.any() else 0.0,
-        suggested=_share(suggested),
-        suggested_right=float(top3_in[suggested].mean()) if suggested.any() else 0.0,
-        oos_answered=_share(conf_oos >= answer),
-        oos_handoff=_share(conf_oos < suggest),
-        curve=tradeoff_curve(conf_in, top1_in, conf_oos),
+        n_in_scope=int(inside.conf.size),
+        n_out_of_scope=int(outside.conf.size),
+        answered=inside.share(answered),
+        answered_right=inside.share(answered & (inside.top1 > 0)),
+        wrong=wrong or 0.0,
+        suggested=inside.share(suggested),
+        suggested_right=_mean(inside.top3, inside.weight, suggested) or 0.0,
+        oos_answered=outside.share(outside.conf >= answer),
+        oos_handoff=outside.share(outside.conf < suggest),
+        curve=tradeoff_curve(inside, outside),
     )
 
 
 def tradeoff_curve(
-    conf_in: np.ndarray, top1_in: np.ndarray, conf_oos: np.ndarray, *, points: int = CURVE_POINTS
+    inside: _Scores, outside: _Scores, *, points: int = CURVE_POINTS
 ) -> tuple[CurvePoint, ...]:
     """Share answered vs share of answers wrong (and OOS answered) over answer thresholds."""
     curve = []
     for t in np.linspace(0.0, 1.0, points + 1):
-        answered = conf_in >= t
+        answered = inside.conf >= t
+        wrong = _mean(1.0 - inside.top1, inside.weight, answered)
         curve.append(
             CurvePoint(
                 threshold=round(float(t), 4),
-                answered=round(_share(answered), 4),
-                wrong=round(float((~top1_in[answered]).mean()), 4) if answered.any() else 0.0,
-                oos_answered=round(_share(conf_oos >= t), 4),
+                answered=round(inside.share(answered), 4),
+                wrong=round(wrong or 0.0, 4),
+                oos_answered=round(outside.share(outside.conf >= t), 4),
             )
         )
     return tuple(curve)

@@ -71,8 +71,11 @@ def test_a_fine_tune_stores_points_and_serving_decides_with_the_promoted_version
     # 1. The run stored its points, how they did on held-out data, and the trade-off curve.
     decision = version.metrics["decision"]
     assert 0.0 <= decision["suggest"] <= decision["answer"] <= 1.0
-    assert decision["n_in_scope"] == sum(e.phrasings.count() for e in ws_kb.values())
-    assert decision["n_out_of_scope"] == 3
+    phrasings = sum(e.phrasings.count() for e in ws_kb.values())
+    # Each example scored twice: held out by a fold's model, and by the final model (.632).
+    assert decision["n_in_scope"] == 2 * phrasings and decision["n_out_of_scope"] == 2 * 3
+    assert version.metrics["decision_cv"]["held_out"] == phrasings + 3
+    assert version.metrics["decision_cv"]["held_out_share"] == pytest.approx(0.632)
     assert decision["targets"]["answer_precision"] == settings.CHAT_TARGET_ANSWER_PRECISION
     curve = decision["curve"]
     assert curve[0]["threshold"] == 0.0 and curve[0]["answered"] == 1.0

@@ -9,6 +9,7 @@ from ml.training.decision import (
     DecisionTargets,
     HeldOutScore,
     decision_points_choose,
+    resubstitution_blend,
 )
 
 
@@ -100,3 +101,24 @@ def test_targets_are_shares_and_answering_implies_not_handing_off() -> None:
         DecisionTargets(max_oos_answered=0.2, max_oos_kept=0.1)
     with pytest.raises(ValueError, match="in-scope"):
         decision_points_choose([_oos(0.5)], targets=DecisionTargets())
+
+
+def test_the_632_blend_weighs_held_out_scores_more_than_the_final_models_own() -> None:
+    held_out = [_in(0.9, True, True), _in(0.9, False, True), _in(0.2, False, True)]
+    resubstitution = [_in(0.95, True, True), _in(0.95, True, True), _in(0.9, True, True)]
+    blended = resubstitution_blend(held_out, resubstitution)
+    assert sum(s.weight for s in blended) == pytest.approx(1.0)
+    assert blended[0].weight == pytest.approx(0.632 / 3)
+    assert blended[3].weight == pytest.approx(0.368 / 3)
+
+    # Precision 0.8. Held out alone: 1/3 from 0.2 up, 1/2 from 0.9 up: never met.
+    plain = decision_points_choose(held_out, targets=DecisionTargets(answer_precision=0.8))
+    assert not plain.met and plain.answer == 1.0
+    # Blended, from 0.9 up: right 0.632/3 + 0.368 = 0.5787 of 0.632 * 2/3 + 0.368 = 0.7893,
+    # 0.733 < 0.8; from 0.95 up only the final model's two right ones: halfway to 0.9.
+    blend_08 = decision_points_choose(blended, targets=DecisionTargets(answer_precision=0.8))
+    assert blend_08.met and blend_08.answer == pytest.approx(0.925)
+    # Precision 0.7: from 0.2 up 0.5787 / 1; from 0.9 up 0.733 -> halfway to 0.2.
+    blend_07 = decision_points_choose(blended, targets=DecisionTargets(answer_precision=0.7))
+    assert blend_07.answer == pytest.approx(0.55)
+    assert blend_07.wrong == pytest.approx((0.632 / 3) / (0.632 * 2 / 3 + 0.368))
