@@ -33,7 +33,12 @@ class DecisionThresholds:
 
 
 def decision_targets_get() -> DecisionTargets:
-    """The admin's targets for choosing a newly trained model's decision points."""
+    """The admin's targets (Admin -> Decision targets), else the CHAT_TARGET_* settings."""
+    from apps.chat.models import DecisionTargets as TargetsRow
+
+    row = TargetsRow.objects.order_by("-updated_at", "-id").first()
+    if row is not None:
+        return DecisionTargets(**row.as_targets_kwargs())
     return DecisionTargets(
         answer_precision=settings.CHAT_TARGET_ANSWER_PRECISION,
         max_oos_answered=settings.CHAT_TARGET_MAX_OOS_ANSWERED,
