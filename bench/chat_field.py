@@ -51,6 +51,7 @@ class Outcome:
     action: str  # answer | suggest | handoff | handoff_request
     top3: list[str]
     confidence: float
+    top3_confidence: float
     out_of_scope_probability: float
 
 
@@ -110,6 +111,7 @@ def ask(
                 action="handoff_request" if handoff and handoff.requested else decision.action,
                 top3=[intent_of[r.entry_id] for r in scored.ranked[:3]],
                 confidence=round(decision.confidence, 4),
+                top3_confidence=round(decision.top3_confidence, 4),
                 out_of_scope_probability=round(scored.out_of_scope_probability, 4),
             )
         )
@@ -240,8 +242,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         runs, outcomes = {}, {}
         for name, thresholds in (
-            ("model", Thresholds(answer=points.answer, suggest=points.suggest)),
-            ("model_plain_cv", Thresholds(answer=points_cv.answer, suggest=points_cv.suggest)),
+            ("model", Thresholds(points.answer, points.suggest, points.suggest_on)),
+            (
+                "model_plain_cv",
+                Thresholds(points_cv.answer, points_cv.suggest, points_cv.suggest_on),
+            ),
             ("settings", default_thresholds()),
         ):
             outcomes[name] = ask(

@@ -61,15 +61,28 @@ ACTION_SUGGEST = "suggest"
 ACTION_HANDOFF = "handoff"
 
 
+SUGGEST_ON_TOP1 = "top1"  # suggest when the top entry's confidence reaches `suggest`
+SUGGEST_ON_TOP3 = "top3"  # suggest when the top 3 entries' summed confidence reaches it
+
+
 @dataclass(frozen=True)
 class Thresholds:
-    """Confidence cut-offs: >= answer answers, >= suggest offers "Did you mean", else hand off."""
+    """Confidence cut-offs: >= answer answers, >= suggest offers "Did you mean", else hand off.
+
+    `suggest_on` says what `suggest` is compared with. A trained model's own points use
+    "top3": P(the right entry is among the 3 offered) = the top 3 scores summed, times
+    P(in scope), which is what makes a suggestion useful. The settings' Banking77 pair is "top1".
+    """
 
     answer: float
     suggest: float
+    suggest_on: str = SUGGEST_ON_TOP1
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.suggest <= self.answer <= 1.0:
+        if self.suggest_on not in (SUGGEST_ON_TOP1, SUGGEST_ON_TOP3):
+            raise ValueError(f"suggest_on={self.suggest_on!r} must be 'top1' or 'top3'")
+        limit = self.answer if self.suggest_on == SUGGEST_ON_TOP1 else 1.0
+        if not (0.0 <= self.suggest <= limit and 0.0 <= self.answer <= 1.0):
             raise ValueError(
                 f"thresholds must satisfy 0 <= suggest ({self.suggest}) <= answer "
                 f"({self.answer}) <= 1; lower CHAT_SUGGEST_THRESHOLD or raise "
@@ -94,6 +107,7 @@ class Decision:
     action: str  # "answer" | "suggest" | "handoff"
     ranked: list[RankedEntry]  # best first, at most top_n
     confidence: float  # ranked[0].score or 0.0
+    top3_confidence: float = 0.0  # the top 3 scores summed (both times P(in scope))
 
 
 def combine_scores(
@@ -242,14 +256,21 @@ def decide(
     if not 0.0 <= out_of_scope_probability <= 1.0:
         raise ValueError(f"out_of_scope_probability={out_of_scope_probability} not in [0, 1]")
     entries = list(ranked)
-    confidence = entries[0].score * (1.0 - out_of_scope_probability) if entries else 0.0
-    if not entries or confidence < thresholds.suggest:
+    in_scope = 1.0 - out_of_scope_probability
+    confidence = entries[0].score * in_scope if entries else 0.0
+    top3 = sum(r.score for r in entries[:3]) * in_scope
+    against = top3 if thresholds.suggest_on == SUGGEST_ON_TOP3 else confidence
+    if not entries:
         action = ACTION_HANDOFF
     elif confidence >= thresholds.answer:
         action = ACTION_ANSWER
-    else:
+    elif against >= thresholds.suggest:
         action = ACTION_SUGGEST
-    return Decision(action=action, ranked=entries, confidence=confidence)
+    else:
+        action = ACTION_HANDOFF
+    return Decision(
+        action=action, ranked=entries, confidence=confidence, top3_confidence=min(top3, 1.0)
+    )
 
 
 @dataclass(frozen=True)
@@ -263,8 +284,14 @@ class ScoredQuestion:
 
     @property
     def confidence(self) -> float:
-        """What `decide` compares with the thresholds: top score * P(in scope)."""
+        """What `decide` compares with the answer point: top score * P(in scope)."""
         return self.ranked[0].score * (1.0 - self.out_of_scope_probability) if self.ranked else 0.0
+
+    @property
+    def top3_confidence(self) -> float:
+        """P(the right entry is among the top 3): their scores summed, times P(in scope)."""
+        top3 = sum(r.score for r in self.ranked[:3])
+        return min(top3, 1.0) * (1.0 - self.out_of_scope_probability)
 
     def decide(self, thresholds: Thresholds) -> Decision:
         return decide(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from apps.chat.answering import Thresholds
+from apps.chat.answering import SUGGEST_ON_TOP1, Thresholds
 from ml.training.decision import DecisionTargets
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,11 @@ def _stored_points(version_key: str) -> Thresholds | None:
     if not isinstance(stored, dict):
         return None
     try:
-        return Thresholds(answer=float(stored["answer"]), suggest=float(stored["suggest"]))
+        return Thresholds(
+            answer=float(stored["answer"]),
+            suggest=float(stored["suggest"]),
+            suggest_on=str(stored.get("suggest_on", SUGGEST_ON_TOP1)),
+        )
     except (KeyError, TypeError, ValueError) as exc:
         logger.warning("model %s has unusable decision points: %s", version_key, exc)
         return None

@@ -133,6 +133,7 @@ def held_out_score(
     ranked = [intent_of[r.entry_id] for r in scored.ranked]
     return HeldOutScore(
         confidence=scored.confidence,
+        top3_confidence=scored.top3_confidence,
         in_scope=label != OUT_OF_SCOPE_INTENT,
         top1_correct=ranked[:1] == [label],
         top3_correct=label in ranked[:3],

@@ -203,7 +203,12 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
         rows = [
             ("answer when confidence ≥", f"{decision['answer']:.4f}"),
-            ("suggest the top 3 when ≥", f"{decision['suggest']:.4f}"),
+            (
+                "suggest the top 3 when "
+                + ("their summed confidence" if decision.get("suggest_on") == "top3" else "")
+                + " ≥",
+                f"{decision['suggest']:.4f}",
+            ),
             (
                 "targets",
                 f"answers right ≥ {pct('answer_precision', targets)}, unknown questions "

@@ -13,9 +13,10 @@ much as the held-out data allows):
 1. answer: lowest threshold t such that, of the in-scope questions with confidence >= t, at
    least `answer_precision` get the right entry, and at most `max_oos_answered` of the
    out-of-scope questions reach t.
-2. suggest (<= answer): lowest s such that at most `max_oos_kept` of the out-of-scope questions
-   reach s (the rest are offered a person), and of the in-scope questions in [s, answer) at
-   least `suggest_recall` have the right entry among the top 3 offered.
+2. suggest, compared with the top 3's summed confidence (P(the right entry is among the 3
+   offered)): lowest s such that at most `max_oos_kept` of the out-of-scope questions are
+   answered or reach s (the rest are offered a person), and of the in-scope questions not
+   answered that reach s at least `suggest_recall` have the right entry among the 3 offered.
 
 A chosen point lies halfway between the held-out confidence it admits and the next lower one
 (a margin on both sides instead of sitting on one example).
@@ -49,6 +50,8 @@ class HeldOutScore:
     in_scope: bool  # False: an out-of-scope example (the right action is a person)
     top1_correct: bool  # the top entry is the question's entry
     top3_correct: bool  # the question's entry is among the top 3
+    # The top 3 scores summed * P(in scope): what the suggest point is compared with.
+    top3_confidence: float | None = None  # None: same as `confidence`
     # Share of the estimate this score carries (see `resubstitution_blend`); 1.0 = plain CV.
     weight: float = 1.0
 
@@ -101,6 +104,7 @@ class DecisionPoints:
     oos_answered: float
     oos_handoff: float  # out-of-scope share offered a person
     curve: tuple[CurvePoint, ...] = field(default=())
+    suggest_on: str = "top3"  # `suggest` is compared with the top 3's summed confidence
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -154,6 +158,7 @@ class _Scores:
     """Column view of the scores of one group (in-scope or out-of-scope questions)."""
 
     conf: np.ndarray
+    top3_conf: np.ndarray
     weight: np.ndarray
     top1: np.ndarray
     top3: np.ndarray
@@ -162,6 +167,10 @@ class _Scores:
     def of(cls, scores: Sequence[HeldOutScore]) -> _Scores:
         return cls(
             conf=np.array([s.confidence for s in scores], dtype=np.float64),
+            top3_conf=np.array(
+                [s.confidence if s.top3_confidence is None else s.top3_confidence for s in scores],
+                dtype=np.float64,
+            ),
             weight=np.array([s.weight for s in scores], dtype=np.float64),
             top1=np.array([s.top1_correct for s in scores], dtype=np.float64),
             top3=np.array([s.top3_correct for s in scores], dtype=np.float64),
@@ -183,7 +192,7 @@ def decision_points_choose(
 
     Returns:
         DecisionPoints; `met` is False when no threshold meets a target (the answer point is
-        then 1.0, i.e. the bot answers only when certain, and suggest falls back to answer).
+        then 1.0, i.e. the bot answers only when certain; the suggest point 1.0 likewise).
     """
     inside = _Scores.of([s for s in scores if s.in_scope])
     outside = _Scores.of([s for s in scores if not s.in_scope])
@@ -201,17 +210,22 @@ def decision_points_choose(
     met = bool(feasible)
     answer = _between(values, feasible[0]) if feasible else 1.0
 
+    answered = inside.conf >= answer
+    oos_answered = outside.conf >= answer
+
     def suggest_ok(s: float) -> bool:
-        recall = _mean(inside.top3, inside.weight, (inside.conf >= s) & (inside.conf < answer))
+        recall = _mean(inside.top3, inside.weight, (inside.top3_conf >= s) & ~answered)
+        kept = oos_answered | (outside.top3_conf >= s)
         return (recall is None or recall >= targets.suggest_recall) and outside.share(
-            outside.conf >= s
+            kept
         ) <= targets.max_oos_kept
 
-    candidates = [float(s) for s in values if s < answer and suggest_ok(float(s))]
-    # No band meets the suggestion targets: answer or hand off, never a doubtful "did you mean".
-    suggest = _between(values, candidates[0]) if candidates else answer
-    answered = inside.conf >= answer
-    suggested = (inside.conf >= suggest) & ~answered
+    top3_values = np.unique(np.concatenate([inside.top3_conf, outside.top3_conf, [1.0]]))
+    candidates = [float(s) for s in top3_values if suggest_ok(float(s))]
+    # Even s = 1 fails (answers alone keep too many off-topic questions): never suggest.
+    suggest = _between(top3_values, candidates[0]) if candidates else 1.0
+    met = met and bool(candidates)
+    suggested = (inside.top3_conf >= suggest) & ~answered
     wrong = _mean(1.0 - inside.top1, inside.weight, answered)
     return DecisionPoints(
         answer=round(answer, 6),
@@ -225,8 +239,8 @@ def decision_points_choose(
         wrong=wrong or 0.0,
         suggested=inside.share(suggested),
         suggested_right=_mean(inside.top3, inside.weight, suggested) or 0.0,
-        oos_answered=outside.share(outside.conf >= answer),
-        oos_handoff=outside.share(outside.conf < suggest),
+        oos_answered=outside.share(oos_answered),
+        oos_handoff=outside.share(~oos_answered & (outside.top3_conf < suggest)),
         curve=tradeoff_curve(inside, outside),
     )
 

@@ -92,5 +92,6 @@ def test_a_fine_tune_stores_points_and_serving_decides_with_the_promoted_version
     after = services.answer_question(QUESTION)
     assert after.thresholds.source == "model"
     assert after.decision.action == "answer"
-    assert after.evidence()["thresholds"] == {"answer": 0.0, "suggest": 0.0, "source": "model"}
+    thresholds = after.evidence()["thresholds"]
+    assert thresholds == {"answer": 0.0, "suggest": 0.0, "suggest_on": "top3", "source": "model"}
     assert after.decision.confidence == pytest.approx(before.decision.confidence)

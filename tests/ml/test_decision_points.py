@@ -122,3 +122,29 @@ def test_the_632_blend_weighs_held_out_scores_more_than_the_final_models_own() -
     blend_07 = decision_points_choose(blended, targets=DecisionTargets(answer_precision=0.7))
     assert blend_07.answer == pytest.approx(0.55)
     assert blend_07.wrong == pytest.approx((0.632 / 3) / (0.632 * 2 / 3 + 0.368))
+
+
+def test_the_suggest_point_is_on_the_top_3s_summed_confidence() -> None:
+    def score(conf: float, top3_conf: float, top1: bool, top3: bool, in_scope: bool = True):  # noqa: ANN202
+        return HeldOutScore(conf, in_scope, top1, top3, top3_confidence=top3_conf)
+
+    scores = [
+        score(0.9, 0.95, True, True),
+        score(0.5, 0.90, False, True),  # unsure between two entries, the right one among them
+        score(0.4, 0.85, False, True),
+        score(0.3, 0.50, False, False),
+        score(0.2, 0.60, False, False, in_scope=False),
+        score(0.1, 0.30, False, False, in_scope=False),
+    ]
+    targets = DecisionTargets(
+        answer_precision=0.9, max_oos_answered=0.0, max_oos_kept=0.5, suggest_recall=0.8
+    )
+
+    points = decision_points_choose(scores, targets=targets)
+
+    # Answer: only 0.9 is right -> halfway to 0.5. Suggest (top-3 scale): at 0.5 one off-topic
+    # kept (ok) but 2 of 3 unanswered right (< 0.8); at 0.6 still one kept, 2 of 2 right.
+    assert points.answer == pytest.approx(0.7) and points.suggest_on == "top3"
+    assert points.suggest == pytest.approx(0.55)
+    assert points.suggested == pytest.approx(0.5) and points.suggested_right == 1.0
+    assert points.oos_handoff == pytest.approx(0.5)

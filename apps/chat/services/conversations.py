@@ -172,8 +172,10 @@ class AnswerResult:
             "thresholds": {
                 "answer": self.thresholds.thresholds.answer,
                 "suggest": self.thresholds.thresholds.suggest,
+                "suggest_on": self.thresholds.thresholds.suggest_on,
                 "source": self.thresholds.source,
             },
+            "top3_confidence": round(self.decision.top3_confidence, 4),
             "latency_ms": self.latency_ms,
         }
 
