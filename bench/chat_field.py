@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.conf import settings
 
     from apps.chat.answering import Thresholds
-    from apps.chat.decision_points import decision_targets_get, default_thresholds
+    from apps.chat.decision_points import decision_targets_from_settings, default_thresholds
     from apps.chat.training import (
         DECISION_FOLDS,
         Retrieval,
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         {**params, "task_type": "classification", "device": settings.ML_DEVICE},
     )
     encoder = get_encoder()
-    targets = decision_targets_get()
+    targets = decision_targets_from_settings()  # no database here: the environment's
 
     def progress(fraction: float, message: str) -> None:
         print(f"\r  {fraction:6.1%} {message[:70]:<70}", end="", flush=True)

@@ -39,6 +39,11 @@ def decision_targets_get() -> DecisionTargets:
     row = TargetsRow.objects.order_by("-updated_at", "-id").first()
     if row is not None:
         return DecisionTargets(**row.as_targets_kwargs())
+    return decision_targets_from_settings()
+
+
+def decision_targets_from_settings() -> DecisionTargets:
+    """The CHAT_TARGET_* environment values (what a fresh deployment and the benchmark use)."""
     return DecisionTargets(
         answer_precision=settings.CHAT_TARGET_ANSWER_PRECISION,
         max_oos_answered=settings.CHAT_TARGET_MAX_OOS_ANSWERED,
