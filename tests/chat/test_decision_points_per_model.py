@@ -70,7 +70,8 @@ def test_a_fine_tune_stores_points_and_serving_decides_with_the_promoted_version
 
     # 1. The run stored its points, how they did on held-out data, and the trade-off curve.
     decision = version.metrics["decision"]
-    assert 0.0 <= decision["suggest"] <= decision["answer"] <= 1.0
+    assert 0.0 <= decision["answer"] <= 1.0 and 0.0 <= decision["suggest"] <= 1.0
+    assert decision["suggest_on"] == "top3"  # P(right entry among the 3 offered)
     phrasings = sum(e.phrasings.count() for e in ws_kb.values())
     # Each example scored twice: held out by a fold's model, and by the final model (.632).
     assert decision["n_in_scope"] == 2 * phrasings and decision["n_out_of_scope"] == 2 * 3
