@@ -257,10 +257,18 @@ class KnowledgeEntryAdmin(admin.ModelAdmin):
 
         result = services.answer_question(question)
         decision, entries, evidence = result.decision, result.entries, result.evidence()
-        ranked = []
-        for rank, row in enumerate(evidence["entries"], start=1):
-            entry = entries.get(row["entry_id"])
-            ranked.append({**row, "rank": rank, "entry": entry})
+        ranked = [
+            {
+                "rank": rank,
+                "entry": entries.get(r.entry_id),
+                "entry_id": r.entry_id,
+                "title": "",
+                "score": r.score,
+                "retrieval_score": r.retrieval_score,
+                "intent_probability": r.intent_probability,
+            }
+            for rank, r in enumerate(decision.ranked, start=1)
+        ]
         suggestions: list[KnowledgeEntry] = []
         if result.handoff_requested:
             reply = answer_html(HANDOFF_QUEUED_TEXT)
