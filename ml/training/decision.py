@@ -24,7 +24,7 @@ A chosen point lies halfway between the held-out confidence it admits and the ne
 Cross-validation is pessimistic on a small knowledge base: each fold's model learns from 2/3 of
 the phrasings (4 of an entry's 6), and on so little data every phrasing counts. On the demo,
 3-fold held-out answers were wrong 5 % of the time at a threshold where the final model, on new
-customer questions, answered none wrongly (bench/results/chat_field.json, first attempt). The
+customer questions, answered none wrongly (bench/results/chat_field.json, "model_plain_cv"). The
 scores are therefore Efron's .632 blend (`resubstitution_blend`): 0.632 of the weight on the
 held-out scores, 0.368 on the final model's scores on its own training data (optimistic), the
 standard correction of that bias (Efron & Tibshirani 1997, "Improvements on cross-validation:
