@@ -288,6 +288,17 @@ CHAT_INDEX_APPROXIMATE_THRESHOLD = env.int("CHAT_INDEX_APPROXIMATE_THRESHOLD", d
 # `suggest` it offers the top 3, below it offers a person.
 CHAT_ANSWER_THRESHOLD = env.float("CHAT_ANSWER_THRESHOLD", default=0.8912)
 CHAT_SUGGEST_THRESHOLD = env.float("CHAT_SUGGEST_THRESHOLD", default=0.8707)
+# Those two apply only until a chat.intent model is promoted: training one chooses its own
+# points on its held-out data (cross-validation over the knowledge base's phrasings, liked
+# questions and out-of-scope examples) to meet these targets (ml/training/decision.py):
+# answers right at least this share of the time,
+CHAT_TARGET_ANSWER_PRECISION = env.float("CHAT_TARGET_ANSWER_PRECISION", default=0.97)
+# at most this share of unknown (out-of-scope) questions answered,
+CHAT_TARGET_MAX_OOS_ANSWERED = env.float("CHAT_TARGET_MAX_OOS_ANSWERED", default=0.05)
+# at most this share of them not offered a person (answered or given suggestions),
+CHAT_TARGET_MAX_OOS_KEPT = env.float("CHAT_TARGET_MAX_OOS_KEPT", default=0.10)
+# and "Did you mean" only where the right entry is among the 3 offered this often.
+CHAT_TARGET_SUGGEST_RECALL = env.float("CHAT_TARGET_SUGGEST_RECALL", default=0.80)
 # A typed request for a person ("can I talk to a human?") hands off when its cosine to one of
 # the request phrasings (apps/chat/handoff_requests.py, or CHAT_HANDOFF_PHRASES, separated by
 # "|") reaches this; above 1 turns detection off. bench/handoff_requests.py chose 0.52: 90% of

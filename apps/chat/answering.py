@@ -27,8 +27,13 @@ the knowledge base built from the other 9,000 train questions and the base MiniL
    `intent_probabilities` (e.g. added after the model was trained) gets a neutral 1 / number
    of candidates instead of a veto; an explicit 0 is floored at PROBABILITY_FLOOR.
 
-The top entry's score is the bot's confidence; `decide` compares it with the two thresholds
-(`CHAT_ANSWER_THRESHOLD`, `CHAT_SUGGEST_THRESHOLD`, chosen by the same benchmark).
+The top entry's score times P(in scope) is the bot's confidence; `decide` compares it with
+two thresholds. Those are chosen per trained intent model, from its own held-out data
+(`apps.chat.training.intent_decision_points`, stored with the model version); the settings'
+`CHAT_ANSWER_THRESHOLD` / `CHAT_SUGGEST_THRESHOLD` (Banking77's, from the same benchmark) apply
+only while no model with stored points is in production. `score_question` is the whole pure
+path from hits and classifier output to a decision, shared by serving, the training-time
+cross-validation and `bench/chat_field.py`, so all three decide alike.
 """
 
 from __future__ import annotations
@@ -56,15 +61,28 @@ ACTION_SUGGEST = "suggest"
 ACTION_HANDOFF = "handoff"
 
 
+SUGGEST_ON_TOP1 = "top1"  # suggest when the top entry's confidence reaches `suggest`
+SUGGEST_ON_TOP3 = "top3"  # suggest when the top 3 entries' summed confidence reaches it
+
+
 @dataclass(frozen=True)
 class Thresholds:
-    """Confidence cut-offs: >= answer answers, >= suggest offers "Did you mean", else hand off."""
+    """Confidence cut-offs: >= answer answers, >= suggest offers "Did you mean", else hand off.
+
+    `suggest_on` says what `suggest` is compared with. A trained model's own points use
+    "top3": P(the right entry is among the 3 offered) = the top 3 scores summed, times
+    P(in scope), which is what makes a suggestion useful. The settings' Banking77 pair is "top1".
+    """
 
     answer: float
     suggest: float
+    suggest_on: str = SUGGEST_ON_TOP1
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.suggest <= self.answer <= 1.0:
+        if self.suggest_on not in (SUGGEST_ON_TOP1, SUGGEST_ON_TOP3):
+            raise ValueError(f"suggest_on={self.suggest_on!r} must be 'top1' or 'top3'")
+        limit = self.answer if self.suggest_on == SUGGEST_ON_TOP1 else 1.0
+        if not (0.0 <= self.suggest <= limit and 0.0 <= self.answer <= 1.0):
             raise ValueError(
                 f"thresholds must satisfy 0 <= suggest ({self.suggest}) <= answer "
                 f"({self.answer}) <= 1; lower CHAT_SUGGEST_THRESHOLD or raise "
@@ -89,6 +107,7 @@ class Decision:
     action: str  # "answer" | "suggest" | "handoff"
     ranked: list[RankedEntry]  # best first, at most top_n
     confidence: float  # ranked[0].score or 0.0
+    top3_confidence: float = 0.0  # the top 3 scores summed (both times P(in scope))
 
 
 def combine_scores(
@@ -237,11 +256,94 @@ def decide(
     if not 0.0 <= out_of_scope_probability <= 1.0:
         raise ValueError(f"out_of_scope_probability={out_of_scope_probability} not in [0, 1]")
     entries = list(ranked)
-    confidence = entries[0].score * (1.0 - out_of_scope_probability) if entries else 0.0
-    if not entries or confidence < thresholds.suggest:
+    in_scope = 1.0 - out_of_scope_probability
+    confidence = entries[0].score * in_scope if entries else 0.0
+    top3 = sum(r.score for r in entries[:3]) * in_scope
+    against = top3 if thresholds.suggest_on == SUGGEST_ON_TOP3 else confidence
+    if not entries:
         action = ACTION_HANDOFF
     elif confidence >= thresholds.answer:
         action = ACTION_ANSWER
-    else:
+    elif against >= thresholds.suggest:
         action = ACTION_SUGGEST
-    return Decision(action=action, ranked=entries, confidence=confidence)
+    else:
+        action = ACTION_HANDOFF
+    return Decision(
+        action=action, ranked=entries, confidence=confidence, top3_confidence=min(top3, 1.0)
+    )
+
+
+@dataclass(frozen=True)
+class ScoredQuestion:
+    """A question's ranking and the classifier's view of it, before any threshold."""
+
+    ranked: list[RankedEntry]
+    out_of_scope_probability: float  # 0.0 without a classifier trained on such examples
+    top_intent: str | None  # the classifier's most likely entry intent (never out-of-scope)
+    top_intent_probability: float | None
+
+    @property
+    def confidence(self) -> float:
+        """What `decide` compares with the answer point: top score * P(in scope)."""
+        return self.ranked[0].score * (1.0 - self.out_of_scope_probability) if self.ranked else 0.0
+
+    @property
+    def top3_confidence(self) -> float:
+        """P(the right entry is among the top 3): their scores summed, times P(in scope)."""
+        top3 = sum(r.score for r in self.ranked[:3])
+        return min(top3, 1.0) * (1.0 - self.out_of_scope_probability)
+
+    def decide(self, thresholds: Thresholds) -> Decision:
+        return decide(
+            self.ranked, thresholds, out_of_scope_probability=self.out_of_scope_probability
+        )
+
+
+def best_intent(intent_probabilities: Mapping[str, float] | None) -> str | None:
+    """The classifier's most likely entry intent; the out-of-scope label is not an entry."""
+    if not intent_probabilities:
+        return None
+    candidates = {k: v for k, v in intent_probabilities.items() if k != OUT_OF_SCOPE_INTENT}
+    return max(candidates, key=candidates.__getitem__, default=None)
+
+
+def score_question(
+    *,
+    hits: Sequence[tuple[int, float]],
+    entry_intents: Mapping[int, str],
+    intent_probabilities: Mapping[str, float] | None,
+    top_n: int = DEFAULT_TOP_N,
+) -> ScoredQuestion:
+    """Rank the entries for one question from its phrasing hits and the classifier's output.
+
+    Args:
+        hits: (entry id, cosine) per retrieved phrasing of a live entry.
+        entry_intents: entry id -> intent for every hit entry, plus the entry of
+            `best_intent(intent_probabilities)` when there is one (the classifier may be sure
+            of an entry none of whose phrasings was retrieved).
+        intent_probabilities: the intent model's P(label) (labels are intents, plus
+            OUT_OF_SCOPE_INTENT when it learnt such examples), or None without a model.
+    """
+    out_of_scope = 0.0
+    entry_probs: dict[int, float] | None = None
+    if intent_probabilities is not None:
+        probs = dict(intent_probabilities)
+        # Not an entry: it lowers the confidence in every entry instead (see `decide`).
+        out_of_scope = min(1.0, max(0.0, float(probs.pop(OUT_OF_SCOPE_INTENT, 0.0))))
+        # Entries newer than the model have no intent in it: rank_entries treats them neutrally.
+        entry_probs = {
+            eid: float(probs[intent]) for eid, intent in entry_intents.items() if intent in probs
+        }
+    ranked = rank_entries(
+        hit_entry_ids=[eid for eid, _ in hits],
+        hit_scores=[score for _, score in hits],
+        intent_probabilities=entry_probs,
+        top_n=top_n,
+    )
+    top = best_intent(intent_probabilities)
+    return ScoredQuestion(
+        ranked=ranked,
+        out_of_scope_probability=out_of_scope,
+        top_intent=top,
+        top_intent_probability=None if top is None else float(intent_probabilities[top]),
+    )

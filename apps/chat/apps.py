@@ -24,7 +24,7 @@ class ChatConfig(AppConfig):
         from apps.chat.demo_data import load_demo_knowledge_base
         from apps.chat.kb_index import kb_index_spec
         from apps.chat.scoring import unanswered_scoring_handler
-        from apps.chat.training import intent_dataset
+        from apps.chat.training import intent_dataset, intent_decision_metrics
         from apps.core.demo import DemoContribution, demo_register
         from ml.registry.catalog import TrainingTaskSpec, training_task_register
         from ml.registry.indexes import index_register
@@ -43,6 +43,7 @@ class ChatConfig(AppConfig):
                 description="Question -> knowledge-base entry, from phrasings and liked answers",
                 build_dataset=intent_dataset,
                 default_hyperparameters=settings.CHAT_INTENT_HYPERPARAMETERS,
+                extra_metrics=intent_decision_metrics,
             )
         )
         # Web processes hold the intent model and (through the warm-up) the encoder, the

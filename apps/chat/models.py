@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -263,3 +265,74 @@ class AgentProfile(models.Model):
         except cls.DoesNotExist:
             return cls.DEFAULT_DISPLAY_NAME
         return profile.display_name.strip() or cls.DEFAULT_DISPLAY_NAME
+
+
+# Defaults of a new targets row: the environment's (module-level so migrations can name them).
+def default_answer_precision() -> float:
+    return float(settings.CHAT_TARGET_ANSWER_PRECISION)
+
+
+def default_max_oos_answered() -> float:
+    return float(settings.CHAT_TARGET_MAX_OOS_ANSWERED)
+
+
+def default_max_oos_kept() -> float:
+    return float(settings.CHAT_TARGET_MAX_OOS_KEPT)
+
+
+def default_suggest_recall() -> float:
+    return float(settings.CHAT_TARGET_SUGGEST_RECALL)
+
+
+class DecisionTargets(models.Model):
+    """The admin's targets for the bot's decision points (one row; none = the CHAT_TARGET_* env).
+
+    Each chat.intent fine-tune chooses its answer and suggest thresholds on its own held-out data
+    to meet these (apps.chat.training, ml.training.decision), so a change applies from the next
+    training run on.
+    """
+
+    answer_precision = models.FloatField(
+        default=default_answer_precision,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of the bot's answers that must be right, e.g. 0.97.",
+    )
+    max_oos_answered = models.FloatField(
+        default=default_max_oos_answered,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="At most this share of questions the knowledge base does not cover is answered.",
+    )
+    max_oos_kept = models.FloatField(
+        default=default_max_oos_kept,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="At most this share of them is not offered a person (answered or suggested).",
+    )
+    suggest_recall = models.FloatField(
+        default=default_suggest_recall,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text='"Did you mean" only where the right entry is among the 3 offered this often.',
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "decision targets"
+        verbose_name_plural = "decision targets"
+
+    def __str__(self) -> str:
+        return f"answers right >= {self.answer_precision:.0%}"
+
+    def clean(self) -> None:
+        from ml.training.decision import DecisionTargets as Targets
+
+        try:
+            Targets(**self.as_targets_kwargs())
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def as_targets_kwargs(self) -> dict[str, float]:
+        return {
+            "answer_precision": self.answer_precision,
+            "max_oos_answered": self.max_oos_answered,
+            "max_oos_kept": self.max_oos_kept,
+            "suggest_recall": self.suggest_recall,
+        }

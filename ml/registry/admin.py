@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html, format_html_join, json_script
 
 from ml.errors import ServiceError
 from ml.registry import services
@@ -94,6 +94,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "error",
         "stage",
         "metrics_table",
+        "decision_points",
         "confusion_matrix",
         "artifact_path",
         "device",
@@ -184,6 +185,67 @@ class ModelVersionAdmin(admin.ModelAdmin):
             f"{obj.metrics.get('accuracy', 0):.4f}",
             f"{obj.metrics.get('macro_f1', 0):.4f}",
             rows,
+        )
+
+    @admin.display(description="decision points (held-out)")
+    def decision_points(self, obj: ModelVersion) -> str:
+        """The answer/suggest points the model chose for the admin's targets, and their curve."""
+        decision = (obj.metrics or {}).get("decision")
+        if not isinstance(decision, dict) or "curve" not in decision:
+            error = (obj.metrics or {}).get("decision_error")
+            return f"not chosen: {error}" if error else "-"
+        cv = (obj.metrics or {}).get("decision_cv") or {}
+        targets = decision.get("targets") or {}
+
+        def pct(key: str, source: dict = decision) -> str:
+            value = source.get(key)
+            return "-" if value is None else f"{100 * float(value):.1f} %"
+
+        rows = [
+            ("answer when confidence ≥", f"{decision['answer']:.4f}"),
+            (
+                "suggest the top 3 when "
+                + ("their summed confidence" if decision.get("suggest_on") == "top3" else "")
+                + " ≥",
+                f"{decision['suggest']:.4f}",
+            ),
+            (
+                "targets",
+                f"answers right ≥ {pct('answer_precision', targets)}, unknown questions "
+                f"answered ≤ {pct('max_oos_answered', targets)}, not offered a person ≤ "
+                f"{pct('max_oos_kept', targets)}, right entry among suggestions ≥ "
+                f"{pct('suggest_recall', targets)}"
+                + ("" if decision.get("met") else " — NOT all met"),
+            ),
+            ("in-scope answered right", pct("answered_right")),
+            ("answers wrong", pct("wrong")),
+            ("in-scope suggested", pct("suggested")),
+            ("suggestions holding the right entry", pct("suggested_right")),
+            ("unknown questions answered", pct("oos_answered")),
+            ("unknown questions offered a person", pct("oos_handoff")),
+            (
+                "estimated on",
+                f"{cv.get('held_out', '?')} examples held out by {cv.get('folds', '?')}-fold "
+                f"cross-validation ({cv.get('seconds', '?')} s), weighted "
+                f"{cv.get('held_out_share', 1.0)} against the final model's own scores on them "
+                "(Efron's .632 estimate)",
+            ),
+        ]
+        table = format_html_join(
+            "", '<tr><th scope="row">{}</th><td>{}</td></tr>', ((k, v) for k, v in rows)
+        )
+        chart = {
+            "curve": decision["curve"],
+            "answer": decision["answer"],
+            "suggest": decision["suggest"],
+        }
+        return format_html(
+            '<table id="decision-points">{}</table>'
+            '<div style="position:relative;width:640px;height:320px">'
+            '<canvas id="decision-curve" aria-label="trade-off curve" role="img"></canvas></div>'
+            "{}",
+            table,
+            json_script(chart, "decision-curve-data"),
         )
 
     @admin.display(description="confusion matrix (rows: true, columns: predicted)")

@@ -15,11 +15,18 @@ from ml.training import Example, TaskKind
 
 @dataclass(frozen=True)
 class TrainingTaskSpec:
+    """A trainable task. `extra_metrics(config, examples, artifact_dir=, progress=,
+    should_stop=)` runs after the fine-tune (same config and data, the saved model) and its dict
+    is merged into the version's metrics:
+    chat.intent stores the decision points it chose on cross-validated held-out data there.
+    """
+
     name: str
     task_type: TaskKind = TaskKind.CLASSIFICATION
     description: str = ""
     build_dataset: Callable[[], Sequence[Example]] | None = None
     default_hyperparameters: dict[str, Any] = field(default_factory=dict)
+    extra_metrics: Callable[..., dict[str, Any]] | None = None
 
 
 _catalog: dict[str, TrainingTaskSpec] = {}

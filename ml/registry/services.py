@@ -291,9 +291,33 @@ def model_version_train(
         for leftover in [model_dir, *folder.glob(f"{model_dir.name}.tmp-*")]:
             if leftover.exists():
                 shutil.rmtree(leftover)
+        spec = training_task_get(version.task)
+        extra = None if version.dataset_path or spec is None else spec.extra_metrics
+        # With an extra evaluation (e.g. cross-validation: several more fine-tunes) the model's
+        # own training is shown as the first third of the bar.
+        share = 1.0 if extra is None else 1 / 3
+
+        def train_progress(fraction: float, message: str) -> None:
+            reporter(fraction * share if fraction < 1.0 else share, message)
+
         result = train_text_model(
-            config, examples, model_dir, progress=reporter, should_stop=reporter.should_stop
+            config, examples, model_dir, progress=train_progress, should_stop=reporter.should_stop
         )
+        metrics = dict(result.metrics)
+        if extra is not None:
+
+            def extra_progress(fraction: float, message: str) -> None:
+                reporter(min(0.99, share + (1 - share) * fraction), message)
+
+            metrics.update(
+                extra(
+                    config,
+                    examples,
+                    artifact_dir=result.artifact_dir,
+                    progress=extra_progress,
+                    should_stop=reporter.should_stop,
+                )
+            )
     except TrainingCancelled:
         logger.info("training cancelled id=%s", version.id)
         ModelVersion.objects.filter(id=version.id).update(
@@ -317,7 +341,7 @@ def model_version_train(
         status=ModelVersion.Status.READY,
         progress=1.0,
         status_message="ready",
-        metrics=result.metrics,
+        metrics=metrics,
         artifact_path=str(result.artifact_dir),
         device=result.device,
         train_seconds=round(result.train_seconds, 2),

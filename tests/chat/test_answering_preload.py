@@ -50,4 +50,4 @@ def test_warm_up_answers_from_the_index_it_loaded(ws_kb) -> None:
     warmed = services.answering_warm_up()
     assert warmed["index_vectors"] > 0  # the ws_kb entries' phrasings
     reply = services.answer_question("When will my new card arrive?")
-    assert reply["decision"].action == "answer"
+    assert reply.decision.action == "answer"

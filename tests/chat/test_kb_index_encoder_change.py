@@ -71,7 +71,7 @@ def test_an_index_of_another_encoder_is_not_searched_and_the_bot_offers_a_person
     result = services.answer_question("my card has not arrived")
 
     assert len(kb_index_reader().get()) == 0  # refused, not searched
-    assert result["decision"].action == "handoff"
+    assert result.decision.action == "handoff"
     status = _status()
     assert status.current is False and OTHER_SPACE in status.problem
 
@@ -86,7 +86,7 @@ def test_an_entry_change_rebuilds_an_index_of_another_encoder_instead_of_mixing(
     assert result.rebuilt is True and result.upserted == 4  # both entries re-embedded
     assert _saved_space() == _status().encoder_space
     answer = services.answer_question("my card has not arrived")
-    assert answer["decision"].ranked[0].entry_id == indexed_entry.id
+    assert answer.decision.ranked[0].entry_id == indexed_entry.id
 
 
 @pytest.mark.django_db

@@ -43,7 +43,7 @@ def test_entry_changes_reach_the_index_within_seconds(celery_worker_process):
     wait_until(lambda: indexed_ids() == phrasing_ids, celery_worker_process)
 
     answer = services.answer_question("I forgot my password")
-    assert answer["decision"].ranked[0].entry_id == entry.id
+    assert answer.decision.ranked[0].entry_id == entry.id
 
     extra = EntryPhrasing.objects.create(entry=entry, text="locked out of my account")
     wait_until(lambda: extra.id in indexed_ids(), celery_worker_process)
@@ -67,7 +67,7 @@ def test_a_deleted_entry_is_never_served_even_before_the_index_catches_up(celery
     try:
         entry.delete()
         answer = services.answer_question("what are your opening hours")
-        assert all(r.entry_id != entry.id for r in answer["decision"].ranked)
-        assert answer["decision"].action == "handoff"
+        assert all(r.entry_id != entry.id for r in answer.decision.ranked)
+        assert answer.decision.action == "handoff"
     finally:
         os.killpg(celery_worker_process.pid, signal.SIGCONT)

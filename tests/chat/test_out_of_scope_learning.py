@@ -246,10 +246,10 @@ def test_after_a_fine_tune_a_question_like_the_marked_ones_is_handed_off(
     in_scope = services.answer_question("my new card still hasn't arrived")
 
     # Retrieval alone stretches the nearest of four entries to fit, confidently.
-    assert before["decision"].action == "answer"
-    assert before["evidence"]["out_of_scope_probability"] is None  # no model yet
-    assert after["evidence"]["out_of_scope_probability"] > 0.5
-    assert after["decision"].action == "handoff"
-    assert after["evidence"]["confidence"] < before["evidence"]["confidence"]
-    assert in_scope["evidence"]["out_of_scope_probability"] < 0.5
-    assert in_scope["decision"].ranked[0].entry_id == ws_kb["card_arrival"].id
+    assert before.decision.action == "answer"
+    assert before.evidence()["out_of_scope_probability"] is None  # no model yet
+    assert after.scored.out_of_scope_probability > 0.5
+    assert after.decision.action == "handoff"
+    assert after.decision.confidence < before.decision.confidence
+    assert in_scope.scored.out_of_scope_probability < 0.5
+    assert in_scope.decision.ranked[0].entry_id == ws_kb["card_arrival"].id

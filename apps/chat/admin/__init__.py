@@ -7,7 +7,13 @@ Importing the package registers every model admin; each concern lives in its own
 
 from __future__ import annotations
 
-from apps.chat.admin import agents, conversations, knowledge, learning  # noqa: F401  (registers)
+from apps.chat.admin import (  # noqa: F401  (registers)
+    agents,
+    conversations,
+    decision,
+    knowledge,
+    learning,
+)
 from apps.chat.admin.conversations import per_day_chart
 
 __all__ = ["per_day_chart"]

@@ -249,13 +249,21 @@ class KnowledgeEntryAdmin(admin.ModelAdmin):
         )
 
         result = services.answer_question(question)
-        decision, entries, evidence = result["decision"], result["entries"], result["evidence"]
-        ranked = []
-        for rank, row in enumerate(evidence["entries"], start=1):
-            entry = entries.get(row["entry_id"])
-            ranked.append({**row, "rank": rank, "entry": entry})
+        decision, entries, evidence = result.decision, result.entries, result.evidence()
+        ranked = [
+            {
+                "rank": rank,
+                "entry": entries.get(r.entry_id),
+                "entry_id": r.entry_id,
+                "title": "",
+                "score": r.score,
+                "retrieval_score": r.retrieval_score,
+                "intent_probability": r.intent_probability,
+            }
+            for rank, r in enumerate(decision.ranked, start=1)
+        ]
         suggestions: list[KnowledgeEntry] = []
-        if result["handoff_requested"]:
+        if result.handoff_requested:
             reply = answer_html(HANDOFF_QUEUED_TEXT)
         elif decision.action == "answer":
             reply = answer_html(entries[decision.ranked[0].entry_id].answer)
@@ -268,16 +276,17 @@ class KnowledgeEntryAdmin(admin.ModelAdmin):
             reply = answer_html(HANDOFF_OFFER_TEXT)
         return {
             "question": question,
-            "decision": evidence["decision"],
-            "handoff_request": evidence.get("handoff_request"),
-            "confidence": evidence["confidence"],
-            "thresholds": evidence["thresholds"],
+            "decision": result.action,
+            "handoff_request": evidence["handoff_request"],
+            "confidence": decision.confidence,
+            "thresholds": result.thresholds.thresholds,
+            "thresholds_source": result.thresholds.source,
             "ranked": ranked,
-            "intent": evidence.get("intent"),
-            "intent_confidence": evidence.get("intent_confidence"),
-            "out_of_scope_probability": evidence.get("out_of_scope_probability"),
-            "model_versions": evidence.get("model_versions", {}),
-            "latency_ms": evidence.get("latency_ms"),
+            "intent": result.scored.top_intent,
+            "intent_confidence": result.scored.top_intent_probability,
+            "out_of_scope_probability": evidence["out_of_scope_probability"],
+            "model_versions": evidence["model_versions"],
+            "latency_ms": result.latency_ms,
             "reply": reply,
             "suggestions": suggestions,
             "evidence_json": json.dumps(evidence, indent=2, sort_keys=True),

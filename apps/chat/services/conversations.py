@@ -7,6 +7,7 @@ import hashlib
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -14,9 +15,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
-from apps.chat.answering import OUT_OF_SCOPE_INTENT, Thresholds, decide, rank_entries
+from apps.chat.answering import Decision, ScoredQuestion, best_intent, score_question
+from apps.chat.decision_points import DecisionThresholds, decision_thresholds_for
 from apps.chat.exceptions import ChatError
-from apps.chat.handoff_requests import handoff_request_match
+from apps.chat.handoff_requests import HandoffMatch, handoff_request_match
 from apps.chat.kb_index import kb_index_reader, kb_index_search
 from apps.chat.models import AgentProfile, Conversation, EntryPhrasing, KnowledgeEntry, Message
 from apps.chat.models import UnansweredQuestion as Unanswered
@@ -99,7 +101,7 @@ def message_receive(
 
 
 def _intent_probabilities(text: str) -> tuple[dict[str, float] | None, str]:
-    """The production intent model's P(intent), or None when no model is promoted yet."""
+    """The production intent model's P(label), or None when no model is promoted yet."""
     from ml.registry.serving import ModelNotAvailable, predict_texts
 
     try:
@@ -107,6 +109,75 @@ def _intent_probabilities(text: str) -> tuple[dict[str, float] | None, str]:
     except ModelNotAvailable:
         return None, ""
     return dict(ranked), version_key
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    """What the bot would do with a question, and why (no writes were made)."""
+
+    decision: Decision
+    scored: ScoredQuestion
+    entries: dict[int, KnowledgeEntry]  # the ranked (and hit) entries by id
+    handoff: HandoffMatch | None  # the typed-request check; None when detection is off
+    thresholds: DecisionThresholds  # the production model's own points, or the settings'
+    intent_version: str  # "id:vN" of the intent model that answered; "" without one
+    latency_ms: float
+
+    @property
+    def handoff_requested(self) -> bool:
+        return bool(self.handoff and self.handoff.requested)
+
+    @property
+    def action(self) -> str:
+        """answer | suggest | handoff, or handoff_request when the customer asked for a person."""
+        return "handoff_request" if self.handoff_requested else self.decision.action
+
+    def evidence(self) -> dict[str, Any]:
+        """The JSON saved with the bot's message (the admin and analytics read it later)."""
+        handoff = self.handoff
+        scored = self.scored
+        return {
+            "decision": self.action,
+            "handoff_request": None
+            if handoff is None
+            else {
+                "similarity": round(handoff.similarity, 4),
+                "phrase": handoff.phrase,
+                "threshold": settings.CHAT_HANDOFF_REQUEST_SIMILARITY,
+            },
+            "confidence": round(self.decision.confidence, 4),
+            "entries": [
+                {
+                    "entry_id": r.entry_id,
+                    "title": self.entries[r.entry_id].title if r.entry_id in self.entries else "",
+                    "score": round(r.score, 4),
+                    "retrieval_score": round(r.retrieval_score, 4),
+                    "intent_probability": None
+                    if r.intent_probability is None
+                    else round(r.intent_probability, 4),
+                }
+                for r in self.decision.ranked
+            ],
+            "intent": scored.top_intent,
+            "intent_confidence": None
+            if scored.top_intent_probability is None
+            else round(scored.top_intent_probability, 4),
+            "out_of_scope_probability": None
+            if scored.top_intent_probability is None  # no intent model: retrieval only
+            else round(scored.out_of_scope_probability, 4),
+            "model_versions": {
+                INTENT_TASK: self.intent_version or None,
+                "encoder": _encoder_name(),
+            },
+            "thresholds": {
+                "answer": self.thresholds.thresholds.answer,
+                "suggest": self.thresholds.thresholds.suggest,
+                "suggest_on": self.thresholds.thresholds.suggest_on,
+                "source": self.thresholds.source,
+            },
+            "top3_confidence": round(self.decision.top3_confidence, 4),
+            "latency_ms": self.latency_ms,
+        }
 
 
 def answering_warm_up() -> dict[str, Any]:
@@ -126,7 +197,7 @@ def answering_warm_up() -> dict[str, Any]:
     return {"seconds": took_s, "index_vectors": vectors}
 
 
-def answer_question(text: str) -> dict[str, Any]:
+def answer_question(text: str) -> AnswerResult:
     """Retrieve + classify + decide for one question; no writes (used by replies and preview)."""
     from ml.registry.serving import encode_texts
 
@@ -146,70 +217,27 @@ def answer_question(text: str) -> dict[str, Any]:
     )  # the active filter is here: a hit whose entry is missing from `entries` is dropped
     hits = [(entry_of[pid], score) for pid, score in hits if entry_of.get(pid) in entries]
     intent_probs, intent_version = _intent_probabilities(text)
-    out_of_scope = 0.0
-    entry_probs = None
-    if intent_probs is not None:
-        # Not an entry: it lowers the confidence in every entry instead (see `decide`).
-        out_of_scope = min(1.0, max(0.0, intent_probs.pop(OUT_OF_SCOPE_INTENT, 0.0)))
-        # Entries newer than the model have no intent in it: rank_entries treats them neutrally.
-        entry_probs = {
-            eid: intent_probs[entry.intent]
-            for eid, entry in entries.items()
-            if entry.intent in intent_probs
-        }
-        # An entry the classifier is sure about may be missing from the top-k phrasings.
-        best_intent = max(intent_probs, key=intent_probs.get, default=None)
-        extra = KnowledgeEntry.objects.filter(intent=best_intent, active=True).first()
-        if extra is not None and best_intent is not None and extra.id not in entries:
+    # An entry the classifier is sure about may be missing from the top-k phrasings.
+    top_intent = best_intent(intent_probs)
+    if top_intent is not None and all(e.intent != top_intent for e in entries.values()):
+        extra = KnowledgeEntry.objects.filter(intent=top_intent, active=True).first()
+        if extra is not None:
             entries[extra.id] = extra
-            entry_probs[extra.id] = intent_probs[best_intent]
-    ranked = rank_entries(
-        hit_entry_ids=[eid for eid, _ in hits],
-        hit_scores=[score for _, score in hits],
-        intent_probabilities=entry_probs,
-        top_n=5,
+    scored = score_question(
+        hits=hits,
+        entry_intents={eid: entry.intent for eid, entry in entries.items()},
+        intent_probabilities=intent_probs,
     )
-    thresholds = Thresholds(
-        answer=settings.CHAT_ANSWER_THRESHOLD, suggest=settings.CHAT_SUGGEST_THRESHOLD
+    thresholds = decision_thresholds_for(intent_version)
+    return AnswerResult(
+        decision=scored.decide(thresholds.thresholds),
+        scored=scored,
+        entries=entries,
+        handoff=handoff,
+        thresholds=thresholds,
+        intent_version=intent_version,
+        latency_ms=round((time.perf_counter() - started) * 1000, 1),
     )
-    decision = decide(ranked, thresholds, out_of_scope_probability=out_of_scope)
-    top_intent = max(intent_probs, key=intent_probs.get) if intent_probs else None
-    return {
-        "decision": decision,
-        "entries": entries,
-        "handoff_requested": bool(handoff and handoff.requested),
-        "evidence": {
-            "decision": "handoff_request" if handoff and handoff.requested else decision.action,
-            "handoff_request": None
-            if handoff is None
-            else {
-                "similarity": round(handoff.similarity, 4),
-                "phrase": handoff.phrase,
-                "threshold": settings.CHAT_HANDOFF_REQUEST_SIMILARITY,
-            },
-            "confidence": round(decision.confidence, 4),
-            "entries": [
-                {
-                    "entry_id": r.entry_id,
-                    "title": entries[r.entry_id].title if r.entry_id in entries else "",
-                    "score": round(r.score, 4),
-                    "retrieval_score": round(r.retrieval_score, 4),
-                    "intent_probability": None
-                    if r.intent_probability is None
-                    else round(r.intent_probability, 4),
-                }
-                for r in decision.ranked
-            ],
-            "intent": top_intent,
-            "intent_confidence": round(intent_probs[top_intent], 4) if top_intent else None,
-            "out_of_scope_probability": round(out_of_scope, 4)
-            if intent_probs is not None
-            else None,
-            "model_versions": {INTENT_TASK: intent_version or None, "encoder": _encoder_name()},
-            "thresholds": {"answer": thresholds.answer, "suggest": thresholds.suggest},
-            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-        },
-    }
 
 
 def _encoder_name() -> str:
@@ -240,8 +268,8 @@ def conversation_reply(*, conversation: Conversation, message: Message) -> Messa
     if answered_id is not None:  # a resend of an already-answered message
         return Message.objects.get(id=answered_id)
     result = answer_question(message.text)
-    decision, entries, evidence = result["decision"], result["entries"], result["evidence"]
-    if result["handoff_requested"]:
+    decision, entries, evidence = result.decision, result.entries, result.evidence()
+    if result.handoff_requested:
         # The customer typed that they want a person: queue them rather than answer.
         updated, notice = handoff_request(
             conversation=conversation,
@@ -287,7 +315,7 @@ def conversation_reply(*, conversation: Conversation, message: Message) -> Messa
         conversation.id,
         decision.action,
         decision.confidence,
-        evidence["latency_ms"],
+        result.latency_ms,
     )
     return reply
 
