@@ -8,12 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ml.training.decision import DecisionTargets, HeldOutScore, decision_points_choose
-from tests.chat.test_widget_browser import (  # noqa: F401 - fixtures
-    TIMEOUT_MS,
-    ws_browser,
-    ws_chromium,
-    ws_live_server,
-)
+from tests.chat.test_widget_browser import TIMEOUT_MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
