@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 # the most a 6-phrasing entry allows while every fold still trains on 4 phrasings of it; each
 # fold is a full fine-tune on 2/3 of the data, so CV roughly doubles a run's training time.
 DECISION_FOLDS = 3
-RETRIEVAL_K = 50  # as the service (apps.chat.services.conversations.RETRIEVAL_K)
+RETRIEVAL_K = 50  # as the service (apps.chat.services.answering.RETRIEVAL_K)
 
 
 def intent_examples(

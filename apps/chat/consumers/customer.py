@@ -10,22 +10,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from apps.chat import protocol, ratelimit, selectors, services
+from apps.chat import protocol, ratelimit, services
 from apps.chat.consumers.bot_typing import BotTyping
 from apps.chat.consumers.common import (
     CUSTOMER_REF_RE,
-    HISTORY_MAX_PAGES,
     REPLY_DRAIN_TIMEOUT_S,
     TYPING_MIN_INTERVAL_S,
     ControlFrameLimiter,
     JsonFrames,
     client_ip,
     in_thread,
+)
+from apps.chat.consumers.customer_threads import (
+    connect_allowed,
+    conversation_start_limited,
+    csat_frame,
+    feedback_frame,
+    handoff_event,
+    history_empty,
+    history_frame,
+    message_receive_limited,
+    reply_event,
 )
 from apps.chat.exceptions import ChatError
 from apps.chat.protocol import FrameError, chat_setting, error_frame
@@ -35,128 +44,6 @@ from ml.errors import ServiceError
 logger = logging.getLogger(__name__)
 
 CONNECT_REFUSED_CODE = 4429  # too many connects from this address
-
-
-def _connect_allowed(ip: str) -> bool:
-    rule = ratelimit.Rule(key=f"connect:{ip}", limit=chat_setting("CHAT_CONNECTS_PER_MINUTE_IP"))
-    return ratelimit.hit([rule]).allowed
-
-
-def _conversation_start(
-    rules: list[ratelimit.Rule], customer_ref: str, ip: str
-) -> tuple[ratelimit.Decision, services.ConversationStart | None]:
-    """A new conversation, counted against the address's message budget."""
-    decision = ratelimit.hit(rules)
-    if not decision.allowed:
-        return decision, None
-    return decision, services.conversation_start(customer_ref=customer_ref, client_ip=ip)
-
-
-def _empty_history() -> dict[str, Any]:
-    """The `history` frame of a socket with no conversation yet."""
-    return {
-        "type": "history",
-        "protocol": protocol.PROTOCOL_VERSION,
-        "conversation": None,
-        "after_id": None,
-        "messages": [],
-        "has_more": False,
-        "limits": {
-            "max_message_chars": chat_setting("CHAT_MAX_MESSAGE_CHARS"),
-            "messages_per_minute": chat_setting("CHAT_RATE_PER_MINUTE_CONVERSATION"),
-        },
-    }
-
-
-def _history(conversation: Any, after_id: int | None) -> dict[str, Any]:
-    """The `history` frame: the last N messages, or every message after `after_id` (paged)."""
-    limit = chat_setting("CHAT_HISTORY_LIMIT")
-    conversation.refresh_from_db()
-    messages = selectors.messages_after(conversation=conversation, after_id=after_id, limit=limit)
-    has_more = False
-    if after_id is not None:
-        pages = 1
-        page = messages
-        while len(page) == limit:
-            if pages >= HISTORY_MAX_PAGES:
-                has_more = True
-                break
-            page = selectors.messages_after(
-                conversation=conversation, after_id=page[-1].id, limit=limit
-            )
-            messages.extend(page)
-            pages += 1
-    elif len(messages) == limit:
-        # The last N: are there older ones the widget is not shown?
-        one_more = selectors.messages_after(
-            conversation=conversation, after_id=None, limit=limit + 1
-        )
-        has_more = len(one_more) > limit
-    return {
-        **_empty_history(),
-        "conversation": protocol.conversation_state(conversation),
-        "after_id": after_id,
-        "messages": [protocol.message_frame(message) for message in messages],
-        "has_more": has_more,
-    }
-
-
-@dataclass(frozen=True)
-class Received:
-    decision: ratelimit.Decision
-    started: services.ConversationStart | None = None  # this message started the conversation
-    message: Any = None
-    created: bool = False
-    event: dict | None = None
-
-
-def _receive(
-    rules: list[ratelimit.Rule],
-    conversation: Any,
-    text: str,
-    client_msg_id: str,
-    *,
-    customer_ref: str,
-    ip: str,
-) -> Received:
-    """Rate limits, then save: one trip to the thread pool per customer message.
-
-    Without a conversation the message starts one (saved before it is acted on).
-    """
-    decision = ratelimit.hit(rules)
-    if not decision.allowed:
-        return Received(decision)
-    started = None
-    if conversation is None:
-        started = services.conversation_start(customer_ref=customer_ref, client_ip=ip)
-        conversation = started.conversation
-    message, created = services.message_receive(
-        conversation=conversation, text=text, client_msg_id=client_msg_id
-    )
-    return Received(decision, started, message, created, protocol.message_event(message))
-
-
-def _reply(conversation: Any, message: Any) -> tuple[dict | None, str]:
-    reply = services.conversation_reply(conversation=conversation, message=message)
-    event = protocol.message_event(reply) if reply is not None else None
-    return event, conversation.status
-
-
-def _feedback(conversation: Any, message_id: int, value: int) -> dict[str, Any]:
-    message = services.feedback_record(
-        conversation=conversation, message_id=message_id, value=value
-    )
-    return {"type": "feedback", "message_id": message.id, "value": message.feedback}
-
-
-def _handoff(conversation: Any, reason: str) -> dict[str, Any]:
-    conversation, message = services.handoff_request(conversation=conversation, reason=reason)
-    return protocol.message_event(message)
-
-
-def _csat(conversation: Any, score: int) -> dict[str, Any]:
-    conversation = services.csat_record(conversation=conversation, score=score)
-    return {"type": "csat", "score": conversation.csat}
 
 
 class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
@@ -175,7 +62,7 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
         self.control_limiter = ControlFrameLimiter()
         self.last_typing_at = 0.0
         self.ip = client_ip(self.scope)
-        if not await in_thread(_connect_allowed)(self.ip):
+        if not await in_thread(connect_allowed)(self.ip):
             logger.info("customer connect refused: too many from one address")
             await self.close(code=CONNECT_REFUSED_CODE)
             return
@@ -200,7 +87,7 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
     async def send_history(self, after_id: int | None) -> None:
         # Joined the group before reading history: a message saved meanwhile arrives as
         # both; `history_ids` drops the second copy.
-        frame = await in_thread(_history)(self.conversation, after_id)
+        frame = await in_thread(history_frame)(self.conversation, after_id)
         self.history_ids = {m["id"] for m in frame["messages"]}
         await self.send_json(frame)
 
@@ -275,7 +162,7 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
         customer_ref = frame.get("customer", "")
         self.customer_ref = customer_ref if CUSTOMER_REF_RE.match(customer_ref) else ""
         if not frame.get("token"):
-            await self.send_json(_empty_history())
+            await self.send_json(history_empty())
             return
         conversation = await in_thread(services.conversation_token_resolve)(token=frame["token"])
         await self.attach(conversation)
@@ -291,7 +178,7 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
     async def on_message(self, frame: dict[str, Any]) -> None:
         client_msg_id = frame["client_msg_id"]
         new = self.conversation is None
-        received = await in_thread(_receive)(
+        received = await in_thread(message_receive_limited)(
             [self.address_rule()] if new else self.rate_rules(),
             self.conversation,
             frame["text"],
@@ -346,7 +233,7 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
     async def _bot_reply(self, message: Any) -> tuple[dict | None, str]:
         """(reply event or None, conversation status); a failure becomes an error frame."""
         try:
-            return await in_thread(_reply)(self.conversation, message)
+            return await in_thread(reply_event)(self.conversation, message)
         except ServiceError as exc:
             await self._safe_send(error_frame(exc.code, exc.message))
         except Exception:  # the edge: a failed answer must not kill the socket silently
@@ -385,19 +272,21 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
 
     async def on_feedback(self, frame: dict[str, Any]) -> None:
         self.require_conversation()
-        reply = await in_thread(_feedback)(self.conversation, frame["message_id"], frame["value"])
+        reply = await in_thread(feedback_frame)(
+            self.conversation, frame["message_id"], frame["value"]
+        )
         await self._broadcast_frame(reply)
 
     async def on_handoff(self, frame: dict[str, Any]) -> None:
         if self.conversation is None:  # asking for a person before any question
-            decision, started = await in_thread(_conversation_start)(
+            decision, started = await in_thread(conversation_start_limited)(
                 [self.address_rule()], self.customer_ref, self.ip
             )
             if started is None:
                 await self.send_rate_limited(decision)
                 return
             await self.follow_started(started)
-        event = await in_thread(_handoff)(
+        event = await in_thread(handoff_event)(
             self.conversation, frame.get("reason") or "customer asked"
         )
         self.conversation.status = "waiting"
@@ -407,7 +296,7 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
 
     async def on_csat(self, frame: dict[str, Any]) -> None:
         self.require_conversation()
-        reply = await in_thread(_csat)(self.conversation, frame["score"])
+        reply = await in_thread(csat_frame)(self.conversation, frame["score"])
         await self._broadcast_frame(reply)
         await self.channel_layer.group_send(protocol.AGENTS_GROUP, protocol.agents_refresh_event())
 

@@ -6,12 +6,11 @@ from apps.chat.services.access import (
     conversation_token_issue,
     conversation_token_resolve,
 )
+from apps.chat.services.answering import answer_question, answering_warm_up
 from apps.chat.services.conversations import (
     agent_release,
     agent_reply,
     agent_take,
-    answer_question,
-    answering_warm_up,
     conversation_close,
     conversation_get_or_create,
     conversation_reply,
