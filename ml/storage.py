@@ -32,6 +32,14 @@ def fsync_dir(path: Path) -> None:
     fsync_file(path)
 
 
+def fsync_tree(root: Path) -> None:
+    """Every file and directory under `root`, before the tree is renamed into place."""
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for name in filenames:
+            fsync_file(Path(dirpath) / name)
+        fsync_dir(Path(dirpath))
+
+
 def replace_synced(tmp: Path, target: Path) -> None:
     """Make a finished temp file durable, then atomically put it at `target`.
 

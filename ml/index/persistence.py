@@ -17,6 +17,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from ml.storage import fsync_file
+
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".lock"
 TMP_PREFIX = ".tmp-"
@@ -54,14 +56,6 @@ def list_versions(path: Path) -> list[int]:
     return sorted(found)
 
 
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 @contextlib.contextmanager
 def _writer_lock(path: Path) -> Iterator[None]:
     """Serialise writers across processes so version numbers and pruning never race."""
@@ -80,7 +74,7 @@ def _write_current(path: Path, version: int) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path / CURRENT_FILE)
-    _fsync_path(path)
+    fsync_file(path)
 
 
 def _prune(path: Path, keep: int) -> None:
@@ -113,13 +107,13 @@ def save_version(
             write(tmp, version)
             for entry in tmp.iterdir():
                 if entry.is_file():
-                    _fsync_path(entry)
-            _fsync_path(tmp)
+                    fsync_file(entry)
+            fsync_file(tmp)
             os.rename(tmp, version_dir(path, version))
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        _fsync_path(path)
+        fsync_file(path)
         _write_current(path, version)
         _prune(path, max(keep, 1))
     return version

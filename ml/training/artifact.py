@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ml.storage import fsync_dir, fsync_tree
 from ml.training.kinds import TRAINABLE_KINDS, TaskKind
 
 MANIFEST_NAME = "tessera_model.json"
@@ -47,25 +48,6 @@ def write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def _fsync_tree(root: Path) -> None:
-    for dirpath, _dirnames, filenames in os.walk(root):
-        for name in filenames:
-            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        _fsync_dir(Path(dirpath))
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 @contextlib.contextmanager
 def atomic_directory(output_dir: Path) -> Iterator[Path]:
     """Yield a sibling temp dir; on success fsync it and rename it to `output_dir`.
@@ -80,12 +62,12 @@ def atomic_directory(output_dir: Path) -> Iterator[Path]:
     tmp.mkdir()
     try:
         yield tmp
-        _fsync_tree(tmp)
+        fsync_tree(tmp)
         check_output_dir(output_dir)
         if output_dir.is_dir():
             output_dir.rmdir()  # empty placeholder (checked above); rename needs it gone
         os.rename(tmp, output_dir)
-        _fsync_dir(output_dir.parent)
+        fsync_dir(output_dir.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
