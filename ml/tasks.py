@@ -29,7 +29,7 @@ def reap_stale_training() -> int:
     return services.model_version_reap_stale()
 
 
-# --- named vector indexes (ml/registry/indexes.py): on the `gpu` queue, embedding is model work
+# --- named vector indexes (ml/registry/indexes/): on the `gpu` queue, embedding is model work
 
 
 @shared_task(name="ml.index_sync", acks_late=True)
