@@ -1,7 +1,7 @@
 """The knowledge base as a named vector index of the core: phrasing id -> its text's vector.
 
 The chat only says what belongs in the index (the phrasings of active entries); the core
-(ml/registry/indexes.py) syncs, rebuilds, checks the encoder, and hot-reloads web processes.
+(ml/registry/indexes/) syncs, rebuilds, checks the encoder, and hot-reloads web processes.
 """
 
 from __future__ import annotations

@@ -173,7 +173,7 @@ def phrasing_add_many(
     return len(new)
 
 
-# --- index maintenance: the core does the work (ml/registry/indexes.py) -----------------------
+# --- index maintenance: the core does the work (ml/registry/indexes/) -----------------------
 
 
 def kb_index_sync(*, entry_ids: Sequence[int]) -> indexes.IndexSyncResult:
