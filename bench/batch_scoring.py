@@ -29,19 +29,19 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
-import platform
 import random
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.common import result_header, result_write  # noqa: E402 - needs ROOT on sys.path
+
 DEFAULT_OUT = ROOT / "bench" / "results" / "batch_scoring.json"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -187,15 +187,9 @@ def main() -> int:
         texts_rows
     )
     result = {
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **result_header("bench/batch_scoring.py", device=args.device),
         "command": " ".join(sys.argv),
-        "machine": {
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "load_avg_1m": round(os.getloadavg()[0], 2),
-            "device": args.device,
-        },
+        "load_avg_1m": round(os.getloadavg()[0], 2),
         "data": {"dir": str(args.data), "layout": layout, "scored_texts": len(texts)},
         "model": {**model_info, "accuracy_on_scored_texts": round(accuracy, 4)},
         "path": "ml.serving.scoring.texts_score (ml.score_batch / re-scoring runs)",
@@ -207,10 +201,9 @@ def main() -> int:
             f"{mode:<14}{row['texts']:>7}{row['seconds']:>10}{row['texts_per_s']:>10}"
             f"{row['speedup_vs_single']:>10}"
         )
-    load = result["machine"]["load_avg_1m"]
+    load = result["load_avg_1m"]
     print(f"accuracy on the scored texts: {accuracy:.3f} (1-minute load average {load})")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    result_write(args.out, result)
     print(f"wrote {args.out}")
     return 0
 

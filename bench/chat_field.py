@@ -24,17 +24,18 @@ import argparse
 import csv
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.common import result_header, result_write  # noqa: E402 - needs ROOT on sys.path
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DEBUG", "1")  # settings only (no database, no server)
 
@@ -258,8 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             runs[name] = {**rates(outcomes[name]), "thresholds": asdict(thresholds)}
     result = {
-        "benchmark": "chat_field",
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        **result_header("bench/chat_field.py", device=str(trained.device)),
         "kb": str(args.kb.relative_to(ROOT) if args.kb.is_relative_to(ROOT) else args.kb),
         "questions": str(
             args.questions.relative_to(ROOT)
@@ -279,12 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         "cv_seconds": round(cv_seconds, 1),
         "train_seconds": round(train_seconds, 1),
         "total_seconds": round(time.monotonic() - started, 1),
-        "device": trained.device,
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "outcomes": [asdict(o) for o in outcomes["model"]],
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    result_write(args.out, result)
     print(table(result))
     print(f"wrote {args.out}")
     return 0
