@@ -163,10 +163,12 @@ def table(result: dict[str, Any]) -> str:
         "oos_handoff_rate",
         "in_scope_right_or_suggested_rate",
     ]
-    lines = [f"{'thresholds':<28}" + "".join(f"{k.replace('_rate', ''):>18}" for k in keys)]
+    names = [k.removesuffix("_rate") for k in keys]
+    lines = [f"{'thresholds':<28}" + "".join(f"  {n:>{len(n)}}" for n in names)]
     for name, run in result["runs"].items():
         label = f"{name} ({run['thresholds']['answer']:.3f}/{run['thresholds']['suggest']:.3f})"
-        lines.append(f"{label:<28}" + "".join(f"{run[k]:>18.3f}" for k in keys))
+        cells = (f"  {run[k]:>{len(n)}.3f}" for k, n in zip(keys, names, strict=True))
+        lines.append(f"{label:<28}" + "".join(cells))
     return "\n".join(lines)
 
 
