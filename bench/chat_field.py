@@ -57,9 +57,21 @@ class Outcome:
 
 
 def load_kb(path: Path) -> tuple[list[tuple[str, str]], list[str]]:
-    """(phrasing, intent) pairs and out-of-scope examples of a KB file."""
+    """(phrasing, intent) pairs and out-of-scope examples of a KB file, as the product stores them.
+
+    The product keeps each entry's title as one of its phrasings (`title_phrasing_sync`), first,
+    and drops a phrasing equal to one already there (`phrasing_add_many`), so the same happens
+    here: the fine-tune and the index see the same examples as after an import.
+    """
     data = json.loads(path.read_text(encoding="utf-8"))
-    phrasings = [(text, row["intent"]) for row in data["entries"] for text in row["phrasings"]]
+    phrasings: list[tuple[str, str]] = []
+    for row in data["entries"]:
+        seen: set[str] = set()
+        for text in [row["title"][:500], *row["phrasings"]]:
+            text = " ".join(text.split())[:500]
+            if text and text not in seen:
+                seen.add(text)
+                phrasings.append((text, row["intent"]))
     return phrasings, list(data.get("out_of_scope", []))
 
 
