@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "apps.core",
     "ml.registry",
     "apps.chat",
+    "apps.sentiment",
+    "apps.recommender",
 ]
 
 MIDDLEWARE = [

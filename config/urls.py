@@ -15,6 +15,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/ml/", include("ml.registry.urls")),
     path("chat/", include("apps.chat.urls")),
+    path("", include("apps.sentiment.urls")),
+    path("", include("apps.recommender.urls")),
     path("", core_views.home, name="home"),
 ]
 

@@ -1,0 +1,5 @@
+"""The demo shop page."""
+
+from __future__ import annotations
+
+urlpatterns: list = []

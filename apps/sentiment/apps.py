@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class SentimentConfig(AppConfig):
+    """Financial news sentiment monitor: ingest, scoring, topics, surges, alerts, dashboard."""
+
+    name = "apps.sentiment"
+    label = "sentiment"
+    verbose_name = "News sentiment monitor"
+
+    def ready(self) -> None:
+        # Each part registers itself with the ML core (training task, index, scoring handler),
+        # the demo and the beat schedule from here, as apps/chat/apps.py does.
+        pass
