@@ -1,0 +1,1 @@
+"""A/B tests: which variant a user sees, and a record of what was shown to whom."""
