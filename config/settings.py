@@ -320,6 +320,26 @@ CHAT_INTENT_HYPERPARAMETERS = {
     "label_smoothing": 0.1,
 }
 
+# --- Sentiment monitor (apps/sentiment) -----------------------------------------------------
+# Each part keeps its settings (and its beat entries, merged into CELERY_BEAT_SCHEDULE) in its
+# own block below.
+
+# ingest: feeds and the push API
+
+# understanding: sentiment scoring, topic matching
+
+# alerts: surge detection, alert emails
+
+# dashboard and labelling
+
+# --- Recommender (apps/recommender) ---------------------------------------------------------
+
+# catalogue, events, candidates, API
+
+# ranking model
+
+# experiments and demo shop
+
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -1,0 +1,1 @@
+"""Celery tasks: catalogue (item index sync, co-occurrence refresh)."""

@@ -1,0 +1,1 @@
+"""Celery tasks: the ranking model."""
