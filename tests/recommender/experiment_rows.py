@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from apps.recommender.models import Event, EventType, Experiment, Impression, Item, ShopUser, Variant
+from apps.recommender.models import (
+    Event,
+    EventType,
+    Experiment,
+    Impression,
+    Item,
+    ShopUser,
+    Variant,
+)
 from tests.recommender.factories import ItemFactory, ShopClientFactory, ShopUserFactory
 
 T0 = datetime.fromisoformat("2026-03-02T09:00:00+00:00")

@@ -12,7 +12,7 @@ SIGNIFICANCE_LEVEL = 0.05
 
 @dataclass(frozen=True)
 class Proportion:
-    """`successes` out of `trials`, with its Wilson score interval (0..1 when there are no trials)."""
+    """`successes` of `trials` with its Wilson interval (0..1 when there are no trials)."""
 
     successes: int
     trials: int
