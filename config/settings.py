@@ -339,6 +339,10 @@ CHAT_INTENT_HYPERPARAMETERS = {
 # ranking model
 
 # experiments and demo shop
+# The demo shop page (/shop/) serves this client's catalogue, calling the API with a key derived
+# from SECRET_KEY (apps/recommender/demo_data.py); empty turns the page off (the default
+# without DEBUG, since the page puts that key in its HTML).
+RECOMMENDER_DEMO_SHOP = env.str("RECOMMENDER_DEMO_SHOP", default="demo-shop" if DEBUG else "")
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -13,4 +13,16 @@ class RecommenderConfig(AppConfig):
     def ready(self) -> None:
         # Each part registers itself with the ML core (index, training task, serving) and the
         # demo from here, as apps/chat/apps.py does.
-        pass
+        from apps.core.demo import DemoContribution, demo_register
+        from apps.recommender.demo_data import load_demo_shop
+
+        demo_register(
+            DemoContribution(
+                app="recommender",
+                load_data=load_demo_shop,
+                urls=(
+                    ("Demo shop", "recommender:shop"),
+                    ("A/B experiments", "admin:recommender_experiment_changelist"),
+                ),
+            )
+        )
