@@ -325,6 +325,23 @@ CHAT_INTENT_HYPERPARAMETERS = {
 # own block below.
 
 # ingest: feeds and the push API
+# Rows per POST /api/sentiment/articles/ (a bigger batch gets a 400, nothing stored).
+SENTIMENT_PUSH_MAX_BATCH = env.int("SENTIMENT_PUSH_MAX_BATCH", default=500)
+# How far ahead of this server's clock a published time may be before the row is refused.
+SENTIMENT_INGEST_FUTURE_SKEW_S = env.int("SENTIMENT_INGEST_FUTURE_SKEW_S", default=300)
+SENTIMENT_FEED_TIMEOUT_S = env.float("SENTIMENT_FEED_TIMEOUT_S", default=20.0)
+SENTIMENT_FEED_MAX_BYTES = env.int("SENTIMENT_FEED_MAX_BYTES", default=10_000_000)
+# A failing feed waits its interval x 2^failures, at most this long, before the next try.
+SENTIMENT_FEED_MAX_BACKOFF_S = env.int("SENTIMENT_FEED_MAX_BACKOFF_S", default=6 * 3600)
+# A claimed feed is not queued again for this long (matters only if a worker dies mid-poll).
+SENTIMENT_FEED_CLAIM_S = env.int("SENTIMENT_FEED_CLAIM_S", default=600)
+SENTIMENT_FEED_USER_AGENT = env.str(
+    "SENTIMENT_FEED_USER_AGENT", default="Tessera-FeedPoller/0.1 (+feed reader; polite)"
+)
+CELERY_BEAT_SCHEDULE["sentiment-poll-due-feeds"] = {
+    "task": "sentiment.poll_due_feeds",
+    "schedule": timedelta(seconds=env.int("SENTIMENT_FEED_BEAT_S", default=30)),
+}
 
 # understanding: sentiment scoring, topic matching
 

@@ -2,4 +2,10 @@
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from apps.sentiment.ingest.api import ArticlesPushApi
+
+urlpatterns: list = [
+    path("articles/", ArticlesPushApi.as_view(), name="articles-push"),
+]

@@ -1,0 +1,1 @@
+"""Getting articles in: canonical identities, the ingest service, feed polling, file import."""
