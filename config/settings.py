@@ -352,6 +352,49 @@ CELERY_BEAT_SCHEDULE["sentiment-poll-due-feeds"] = {
 # --- Recommender (apps/recommender) ---------------------------------------------------------
 
 # catalogue, events, candidates, API
+# Rows per POST items/ or events/ request; a larger batch is refused whole (400) so a client
+# splits it instead of one request holding the database for seconds.
+RECOMMENDER_MAX_BATCH_ROWS = env.int("RECOMMENDER_MAX_BATCH_ROWS", default=1000)
+# An event may be stamped this far past the server's clock (client clocks drift); later is
+# refused per row as a future timestamp.
+RECOMMENDER_EVENT_FUTURE_SKEW_S = env.int("RECOMMENDER_EVENT_FUTURE_SKEW_S", default=300)
+# How much each event type says about interest (popularity, co-occurrence, recent items).
+RECOMMENDER_EVENT_WEIGHTS = {
+    "view": 1.0,
+    "click": 2.0,
+    "add_to_cart": 3.0,
+    "rating": 3.0,
+    "purchase": 5.0,
+}
+# Popular/trending: default window and how long a computed list is cached (Redis).
+RECOMMENDER_POPULAR_WINDOW_HOURS = env.int("RECOMMENDER_POPULAR_WINDOW_HOURS", default=24 * 7)
+RECOMMENDER_POPULAR_CACHE_S = env.int("RECOMMENDER_POPULAR_CACHE_S", default=60)
+# Co-occurrence: events of this many days, each user's last N items, top M neighbours kept
+# per item; refreshed for every client on this schedule, kept in the cache for a day.
+RECOMMENDER_COOCCURRENCE_DAYS = env.int("RECOMMENDER_COOCCURRENCE_DAYS", default=90)
+RECOMMENDER_COOCCURRENCE_ITEMS_PER_USER = env.int(
+    "RECOMMENDER_COOCCURRENCE_ITEMS_PER_USER", default=50
+)
+RECOMMENDER_COOCCURRENCE_NEIGHBOURS = env.int("RECOMMENDER_COOCCURRENCE_NEIGHBOURS", default=50)
+RECOMMENDER_COOCCURRENCE_REFRESH_S = env.int("RECOMMENDER_COOCCURRENCE_REFRESH_S", default=3600)
+# A user's recent items that seed text neighbours and co-occurrence candidates.
+RECOMMENDER_RECENT_ITEMS = env.int("RECOMMENDER_RECENT_ITEMS", default=10)
+# Items above which the item index switches from exact search to HNSW.
+RECOMMENDER_INDEX_APPROXIMATE_THRESHOLD = env.int(
+    "RECOMMENDER_INDEX_APPROXIMATE_THRESHOLD", default=20_000
+)
+# Ranking blend: model score (when a recommender.next_item version is promoted), each source's
+# prior, popularity and recency; all scores are scaled to [0, 1] before they are weighted.
+RECOMMENDER_BLEND_WEIGHTS = {
+    "model": env.float("RECOMMENDER_BLEND_MODEL", default=0.6),
+    "source": env.float("RECOMMENDER_BLEND_SOURCE", default=0.25),
+    "popularity": env.float("RECOMMENDER_BLEND_POPULARITY", default=0.1),
+    "recency": env.float("RECOMMENDER_BLEND_RECENCY", default=0.05),
+}
+CELERY_BEAT_SCHEDULE["recommender-refresh-cooccurrence"] = {
+    "task": "recommender.refresh_cooccurrence",
+    "schedule": timedelta(seconds=RECOMMENDER_COOCCURRENCE_REFRESH_S),
+}
 
 # ranking model
 

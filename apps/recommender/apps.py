@@ -26,3 +26,8 @@ class RecommenderConfig(AppConfig):
                 ),
             )
         )
+
+        from apps.recommender.services.item_index import item_index_spec
+        from ml.registry.indexes import index_register
+
+        index_register(item_index_spec())
