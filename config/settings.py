@@ -346,6 +346,38 @@ CELERY_BEAT_SCHEDULE["sentiment-poll-due-feeds"] = {
 # understanding: sentiment scoring, topic matching
 
 # alerts: surge detection, alert emails
+# The detector's knobs (apps/sentiment/surge.py; bench/surge.py measures delay and false alerts).
+SENTIMENT_SURGE_HISTORY_HOURS = env.float("SENTIMENT_SURGE_HISTORY_HOURS", default=24.0)
+SENTIMENT_SURGE_HALF_LIFE_HOURS = env.float("SENTIMENT_SURGE_HALF_LIFE_HOURS", default=6.0)
+SENTIMENT_SURGE_P_VALUE = env.float("SENTIMENT_SURGE_P_VALUE", default=0.01)
+SENTIMENT_SURGE_MIN_EXPECTED_PER_HOUR = env.float(
+    "SENTIMENT_SURGE_MIN_EXPECTED_PER_HOUR", default=0.5
+)
+SENTIMENT_SURGE_RELEASE_FRACTION = env.float("SENTIMENT_SURGE_RELEASE_FRACTION", default=0.5)
+# Most negative headlines kept as an alert's evidence and shown in its email.
+SENTIMENT_ALERT_HEADLINES = env.int("SENTIMENT_ALERT_HEADLINES", default=5)
+# Absolute origin for links in emails (acknowledge, alert page): emails have no request.
+SENTIMENT_ALERT_BASE_URL = env.str("SENTIMENT_ALERT_BASE_URL", default="http://localhost:8000")
+SENTIMENT_ACK_MAX_AGE_DAYS = env.int("SENTIMENT_ACK_MAX_AGE_DAYS", default=14)
+# Outbox: a failed send waits BACKOFF_S * 2^(attempts-1) (capped), gives up after MAX_ATTEMPTS.
+SENTIMENT_OUTBOX_MAX_ATTEMPTS = env.int("SENTIMENT_OUTBOX_MAX_ATTEMPTS", default=8)
+SENTIMENT_OUTBOX_BACKOFF_S = env.float("SENTIMENT_OUTBOX_BACKOFF_S", default=15.0)
+SENTIMENT_OUTBOX_BACKOFF_MAX_S = env.float("SENTIMENT_OUTBOX_BACKOFF_MAX_S", default=3600.0)
+SENTIMENT_OUTBOX_BATCH = env.int("SENTIMENT_OUTBOX_BATCH", default=100)
+# The demo/test SMTP server (manage.py sentiment_mailbox) and where it keeps mail (a Maildir).
+SENTIMENT_MAILBOX_HOST = env.str("SENTIMENT_MAILBOX_HOST", default="127.0.0.1")
+SENTIMENT_MAILBOX_PORT = env.int("SENTIMENT_MAILBOX_PORT", default=8025)
+SENTIMENT_MAILBOX_DIR = env.str("SENTIMENT_MAILBOX_DIR", default=str(VAR_DIR / "mailbox"))
+# A hung SMTP server must not hold a flusher forever (Django's default is no timeout).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)  # EMAIL_URL ?EMAIL_TIMEOUT= wins
+CELERY_BEAT_SCHEDULE["sentiment-alerts-evaluate"] = {
+    "task": "sentiment.alerts_evaluate",
+    "schedule": timedelta(seconds=env.int("SENTIMENT_ALERTS_EVALUATE_S", default=60)),
+}
+CELERY_BEAT_SCHEDULE["sentiment-outbox-flush"] = {
+    "task": "sentiment.outbox_flush",
+    "schedule": timedelta(seconds=env.int("SENTIMENT_OUTBOX_FLUSH_S", default=30)),
+}
 
 # dashboard and labelling
 

@@ -13,4 +13,5 @@ class SentimentConfig(AppConfig):
     def ready(self) -> None:
         # Each part registers itself with the ML core (training task, index, scoring handler),
         # the demo and the beat schedule from here, as apps/chat/apps.py does.
-        pass
+        # alerts: the articles_understood receiver lives with its task.
+        from apps.sentiment.tasks import alerts  # noqa: F401

@@ -2,4 +2,17 @@
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from apps.sentiment.alerts import views as alert_views
+
+urlpatterns: list = [
+    path(
+        "alerts/acknowledge/<str:token>/",
+        alert_views.alert_acknowledge_page,
+        name="alert_acknowledge",
+    ),
+    path("mailbox/", alert_views.mailbox_list, name="mailbox"),
+    path("mailbox/<str:key>/", alert_views.mailbox_detail, name="mailbox_message"),
+    path("mailbox/<str:key>/html/", alert_views.mailbox_html, name="mailbox_message_html"),
+]
