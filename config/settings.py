@@ -380,6 +380,8 @@ CELERY_BEAT_SCHEDULE["sentiment-outbox-flush"] = {
 }
 
 # dashboard and labelling
+# The overview compares a topic's last hour with this many days before it (its baseline).
+SENTIMENT_DASHBOARD_BASELINE_DAYS = env.int("SENTIMENT_DASHBOARD_BASELINE_DAYS", default=7)
 
 # --- Recommender (apps/recommender) ---------------------------------------------------------
 
