@@ -1,4 +1,5 @@
-"""What each app contributes to `manage.py demo`: its demo data and the models to fine-tune."""
+"""What each app contributes to `manage.py demo`: its demo data, the models to fine-tune, and
+the extra processes (and their environment) it needs running beside web, worker and beat."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ class DemoContribution:
     training_tasks: tuple[str, ...] = ()
     hyperparameters: dict[str, dict] = field(default_factory=dict)  # per task overrides
     urls: tuple[tuple[str, str], ...] = ()  # (title, url name) printed at start-up
+    # (process name, manage.py arguments): run beside web, worker and beat, stopped with them.
+    processes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Variables every demo process gets (e.g. EMAIL_URL pointing at a demo mail server).
+    environment: dict[str, str] = field(default_factory=dict)
 
 
 _contributions: dict[str, DemoContribution] = {}
@@ -24,3 +29,27 @@ def demo_register(contribution: DemoContribution) -> None:
 
 def demo_contributions() -> list[DemoContribution]:
     return [_contributions[name] for name in sorted(_contributions)]
+
+
+def demo_environment() -> dict[str, str]:
+    """Every contribution's variables; two apps asking for different values is a setup error."""
+    merged: dict[str, str] = {}
+    owners: dict[str, str] = {}
+    for contribution in demo_contributions():
+        for name, value in contribution.environment.items():
+            if name in merged and merged[name] != value:
+                raise ValueError(
+                    f"demo: {contribution.app} sets {name}={value!r} but "
+                    f"{owners[name]} set it to {merged[name]!r}"
+                )
+            merged[name], owners[name] = value, contribution.app
+    return merged
+
+
+def demo_processes() -> dict[str, tuple[str, ...]]:
+    """Extra processes by name (`<app>-<name>`) with their manage.py arguments."""
+    return {
+        f"{contribution.app}-{name}": arguments
+        for contribution in demo_contributions()
+        for name, arguments in contribution.processes
+    }

@@ -24,3 +24,32 @@ class SentimentConfig(AppConfig):
         post_migrate.connect(
             analyst_group_ensure, sender=self, dispatch_uid="sentiment_analyst_group"
         )
+        self._demo_register()
+
+    @staticmethod
+    def _demo_register() -> None:
+        """Demo topics and rule, the sentiment model, the mailbox and the replayed news."""
+        from django.conf import settings
+
+        from apps.core.demo import DemoContribution, demo_register
+        from apps.sentiment.demo_data import load_demo_monitor
+
+        mailbox = f"smtp://{settings.SENTIMENT_MAILBOX_HOST}:{settings.SENTIMENT_MAILBOX_PORT}"
+        demo_register(
+            DemoContribution(
+                app="sentiment",
+                load_data=load_demo_monitor,
+                training_tasks=("sentiment.headline",),
+                urls=(
+                    ("News sentiment", "sentiment:dashboard"),
+                    ("Labelling queue", "sentiment:labelling"),
+                    ("Received alert mail", "sentiment:mailbox"),
+                ),
+                processes=(
+                    ("mailbox", ("sentiment_mailbox",)),
+                    ("news", ("sentiment_demo_replay",)),
+                ),
+                # Alert emails go to the demo's own SMTP server, shown at /sentiment/mailbox/.
+                environment={"EMAIL_URL": mailbox},
+            )
+        )

@@ -17,8 +17,9 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.urls import NoReverseMatch, reverse
 from tqdm import tqdm
 
-from apps.core.demo import demo_contributions
+from apps.core.demo import demo_contributions, demo_environment, demo_processes
 from ml.registry import selectors, services
+from ml.registry.catalog import training_task_get
 
 ROOT = Path(settings.BASE_DIR)
 
@@ -55,6 +56,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  mode: {settings.TESSERA_MODE} (REDIS_URL={settings.REDIS_URL or 'unset'})"
         )
+        for name, value in demo_environment().items():
+            self.stdout.write(f"  {name}={value}")
         for title, url in self._urls():
             self.stdout.write(f"  {title:<22} {base}{url}")
         self.stdout.write(f"  admin login: admin / {password}")
@@ -74,6 +77,10 @@ class Command(BaseCommand):
         return password
 
     def _fine_tune(self, task: str, hyperparameters: dict, *, force: bool) -> None:
+        if training_task_get(task) is None:
+            # An app may name a task another part registers; the demo runs without it.
+            self.stderr.write(f"  {task}: not registered in this build; skipped")
+            return
         current = selectors.production_version(task=task)
         if current is not None and not force:
             self.stdout.write(
@@ -145,12 +152,17 @@ class Command(BaseCommand):
             ],
             "beat": [python, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO"],
         }
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        for name, arguments in demo_processes().items():
+            commands[name] = [python, "manage.py", *arguments]
+        # The apps' variables win over the shell's: e.g. mail goes to the demo's own SMTP server.
+        env = {**os.environ, **demo_environment(), "PYTHONUNBUFFERED": "1"}
         processes = {
             name: subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
             for name, command in commands.items()
         }
-        self.stdout.write(self.style.SUCCESS("  web, worker and beat started; Ctrl-C stops them"))
+        self.stdout.write(
+            self.style.SUCCESS(f"  {', '.join(processes)} started; Ctrl-C stops them")
+        )
         stopping = False
 
         def stop(*_args: object) -> None:
