@@ -420,8 +420,8 @@ RECOMMENDER_INDEX_APPROXIMATE_THRESHOLD = env.int(
 # Ranking blend: model score (when a recommender.next_item version is promoted), each source's
 # prior, popularity and recency; all scores are scaled to [0, 1] before they are weighted.
 RECOMMENDER_BLEND_WEIGHTS = {
-    "model": env.float("RECOMMENDER_BLEND_MODEL", default=0.6),
-    "source": env.float("RECOMMENDER_BLEND_SOURCE", default=0.25),
+    "model": env.float("RECOMMENDER_BLEND_MODEL", default=0.5),
+    "source": env.float("RECOMMENDER_BLEND_SOURCE", default=0.35),
     "popularity": env.float("RECOMMENDER_BLEND_POPULARITY", default=0.1),
     "recency": env.float("RECOMMENDER_BLEND_RECENCY", default=0.05),
 }

@@ -27,8 +27,19 @@ from apps.recommender.services.item_index import item_neighbours, item_vectors, 
 # How much a source's own score counts in the blend, relative to the others: co-occurrence and
 # the context item are direct evidence, text similarity to history a little less, popularity
 # is the fallback everyone gets.
-SOURCE_PRIOR = {"cooccurrence": 1.0, "context": 1.0, "similar": 0.8, "popular": 0.5, "new": 0.3}
+SOURCE_PRIOR = {"cooccurrence": 1.0, "context": 1.0, "similar": 0.9, "popular": 0.3, "new": 0.2}
 TEXT_SEEDS = 5  # recent items searched in the index (one batched search)
+# Each older seed's finds count this much less than the next newer one's: what the user looked
+# at a minute ago says more about the next click than what they looked at last week.
+SEED_DECAY = 0.85
+
+
+def _relative(scores: Sequence[float], seed_rank: int) -> list[float]:
+    """Scores of one seed's finds as a share of its best find, discounted by the seed's age."""
+    best = max(scores, default=0.0)
+    if best <= 0:
+        return [0.0 for _ in scores]
+    return [max(0.0, score / best) * SEED_DECAY**seed_rank for score in scores]
 
 
 @dataclass(frozen=True)
@@ -104,23 +115,32 @@ def text_candidates(
         exclude_ids=flt.exclude_ids,
     )
     source = "context" if context else "similar"
-    return [
-        Candidate(hit.item_id, source, max(0.0, min(1.0, hit.score)), query_seeds[hit.query_row])
-        for row in rows
-        for hit in row
-    ]
+    found: list[Candidate] = []
+    for rank, row in enumerate(rows):
+        scores = _relative([hit.score for hit in row], rank)
+        found += [
+            Candidate(hit.item_id, source, score, query_seeds[hit.query_row])
+            for hit, score in zip(row, scores, strict=True)
+        ]
+    return found
 
 
 def cooccurrence_candidates(
     *, client_id: int, seeds: Sequence[Seed], per_seed: int, flt: CandidateFilter, now: datetime
 ) -> list[Candidate]:
-    by_seed = {seed.item_id: seed for seed in seeds}
-    table = cooccurrence_neighbours(client_id=client_id, item_ids=list(by_seed), now=now)
+    table = cooccurrence_neighbours(
+        client_id=client_id, item_ids=[seed.item_id for seed in seeds], now=now
+    )
     found: list[Candidate] = []
-    for seed_id, neighbours in table.items():
-        scores = dict(neighbours)
+    for rank, seed in enumerate(seeds):
+        neighbours = table.get(seed.item_id) or []
+        scores = dict(
+            zip(
+                [i for i, _ in neighbours], _relative([s for _, s in neighbours], rank), strict=True
+            )
+        )
         kept = flt.keep([item for item, _ in neighbours])[:per_seed]
-        found += [Candidate(item, "cooccurrence", scores[item], by_seed[seed_id]) for item in kept]
+        found += [Candidate(item, "cooccurrence", scores[item], seed) for item in kept]
     return found
 
 
