@@ -166,3 +166,10 @@ def items_availability_set(*, item_ids: Sequence[int], available: bool) -> int:
     for client_id in client_ids:
         transaction.on_commit(lambda client_id=client_id: catalog_stamp_bump(client_id=client_id))
     return changed
+
+
+def item_changed(*, item: Item, text_changed: bool) -> None:
+    """After an edit outside the API (admin): caches follow, a new text is re-embedded."""
+    transaction.on_commit(lambda: catalog_stamp_bump(client_id=item.client_id))
+    if text_changed:
+        item_index_sync_on_commit(item_ids=[item.id])
