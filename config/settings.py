@@ -431,6 +431,26 @@ CELERY_BEAT_SCHEDULE["recommender-refresh-cooccurrence"] = {
 }
 
 # ranking model
+# recommender.next_item (apps/recommender/training.py): event types it learns from, and how
+# strongly each says "the user wanted this" (the blend's EASE and popularity use the weights).
+RECOMMENDER_NEXT_ITEM_EVENT_WEIGHTS = {
+    "view": 1.0,
+    "click": 2.0,
+    "rating": 2.0,
+    "add_to_cart": 3.0,
+    "purchase": 4.0,
+}
+# Hyper-parameters (ml/recsys/config.py NextItemConfig); any key may be overridden per version.
+RECOMMENDER_NEXT_ITEM_HYPERPARAMETERS = {"epochs": 40, "patience": 5}
+# Retrain on a schedule (a new candidate version; a person promotes it): every N hours, 0 = off.
+RECOMMENDER_NEXT_ITEM_RETRAIN_HOURS = env.int("RECOMMENDER_NEXT_ITEM_RETRAIN_HOURS", default=24)
+# The scheduled retrain is skipped below this many events (nothing worth learning yet).
+RECOMMENDER_NEXT_ITEM_MIN_EVENTS = env.int("RECOMMENDER_NEXT_ITEM_MIN_EVENTS", default=200)
+if RECOMMENDER_NEXT_ITEM_RETRAIN_HOURS:
+    CELERY_BEAT_SCHEDULE["recommender-next-item-retrain"] = {
+        "task": "recommender.next_item_retrain",
+        "schedule": timedelta(hours=RECOMMENDER_NEXT_ITEM_RETRAIN_HOURS),
+    }
 
 # experiments and demo shop
 # The demo shop page (/shop/) serves this client's catalogue, calling the API with a key derived

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from ml.training.kinds import TRAINABLE_KINDS
+from ml.training.kinds import REGISTRY_KINDS
 
 
 class ModelVersion(models.Model):
@@ -22,10 +22,10 @@ class ModelVersion(models.Model):
         PRODUCTION = "production"
         ARCHIVED = "archived"
 
-    # The kinds the trainer fine-tunes, values and labels from ml.training.TaskKind (the same
-    # as before it existed, so 0001's choices still hold and existing rows stay valid).
+    # The kinds the registry trains, values and labels from ml.training.TaskKind (the text
+    # kinds are as before it existed, so existing rows stay valid; next_item came later).
     TaskType = models.TextChoices(
-        "TaskType", [(kind.name, (kind.value, kind.label)) for kind in TRAINABLE_KINDS]
+        "TaskType", [(kind.name, (kind.value, kind.label)) for kind in REGISTRY_KINDS]
     )
 
     task = models.CharField(max_length=100, db_index=True, help_text="e.g. chat.intent")

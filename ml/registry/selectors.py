@@ -9,6 +9,10 @@ def production_version(*, task: str) -> ModelVersion | None:
     return ModelVersion.objects.filter(task=task, stage=ModelVersion.Stage.PRODUCTION).first()
 
 
+def ready_version(*, version_id: int) -> ModelVersion | None:
+    return ModelVersion.objects.filter(id=version_id, status=ModelVersion.Status.READY).first()
+
+
 def production_versions() -> list[ModelVersion]:
     return list(ModelVersion.objects.filter(stage=ModelVersion.Stage.PRODUCTION).order_by("task"))
 

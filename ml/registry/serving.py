@@ -13,6 +13,7 @@ import functools
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 from django.conf import settings
 
 from ml.embeddings import Encoder, EncoderConfig
+from ml.errors import ServiceError
 from ml.registry import selectors
 from ml.registry.plugins import AppServingSpec, app_serving_list, web_tasks
 from ml.serving import MicroBatcher, ModelNotAvailable, PredictorCache, freeze_long_lived
@@ -41,6 +43,7 @@ __all__ = [
     "predict_texts",
     "predictor_cache",
     "production_models_status",
+    "version_model",
     "web_warm_ups_start",
 ]
 
@@ -52,7 +55,12 @@ def _resolve(task: str) -> tuple[str, Path] | None:
     return f"{version.id}:v{version.version}", Path(version.artifact_path)
 
 
-def _load(artifact_dir: Path) -> TextModel:
+def _load(artifact_dir: Path) -> Any:
+    """A text model, or a next-item ranker (told apart by the manifest the artifact holds)."""
+    from ml.recsys.artifact import is_next_item_artifact, load_next_item_model
+
+    if is_next_item_artifact(artifact_dir):
+        return load_next_item_model(artifact_dir, device=settings.ML_DEVICE)
     return load_text_model(artifact_dir, device=settings.ML_DEVICE)
 
 
@@ -61,8 +69,29 @@ predictor_cache: PredictorCache = PredictorCache(
 )
 
 _lock = threading.Lock()
+_pinned: OrderedDict[int, tuple[str, Any]] = OrderedDict()  # version id -> (key, model)
+PINNED_VERSIONS_KEPT = 4
 _encoders: dict[str, Encoder] = {}
 _batchers: dict[str, MicroBatcher] = {}
+
+
+def version_model(version_id: int) -> tuple[str, Any] | None:
+    """(version key, model) of one ready version, whatever its stage: an A/B test's variant
+    may name a candidate. None when it does not exist or is not ready. The last
+    PINNED_VERSIONS_KEPT are kept loaded (artifacts never change once written)."""
+    with _lock:
+        if version_id in _pinned:
+            _pinned.move_to_end(version_id)
+            return _pinned[version_id]
+    version = selectors.ready_version(version_id=version_id)
+    if version is None or not version.artifact_path:
+        return None
+    loaded = (f"{version.id}:v{version.version}", _load(Path(version.artifact_path)))
+    with _lock:
+        _pinned[version_id] = loaded
+        while len(_pinned) > PINNED_VERSIONS_KEPT:
+            _pinned.popitem(last=False)
+    return loaded
 
 
 def _encoder_key(model_dir: Path | str | None) -> str:
@@ -165,7 +194,13 @@ def predict_texts(
 
     Returns, per text, the version key that answered and (label, probability) high to low.
     """
-    predictor_cache.get(task)  # fail fast (ModelNotAvailable) before queueing anything
+    model = predictor_cache.get(task)  # fail fast (ModelNotAvailable) before queueing anything
+    if not isinstance(model, TextModel):
+        raise ServiceError(
+            f"task {task!r} is not a text model ({type(model).__name__}); it has no labels "
+            "to predict: use its app's own scoring",
+            code="not_a_text_model",
+        )
     pairs = list(text_pairs) if text_pairs is not None else [None] * len(texts)
     items = list(zip(texts, pairs, strict=True))
     futures = _batcher(f"predict:{task}", functools.partial(_predict_batch, task)).submit_many(

@@ -74,6 +74,11 @@ class PredictorCache(Generic[P]):
 
     def get(self, task: str) -> P:
         """The model for `task`'s production version, loading or swapping it if needed."""
+        return self.get_versioned(task)[1]
+
+    def get_versioned(self, task: str) -> tuple[str, P]:
+        """(version key, model) of `task`'s production version, read together: a swap between
+        two separate calls could otherwise pair one version's key with another's model."""
         entry = self._entry(task)
         current = entry.current
         if self._fresh(entry):
@@ -81,7 +86,8 @@ class PredictorCache(Generic[P]):
         with entry.lock:
             if self._fresh(entry):  # another caller refreshed it while we waited for the lock
                 return self._served(task, entry.current)
-            return self._refresh(task, entry)
+            self._refresh(task, entry)
+            return self._served(task, entry.current)
 
     def current_version(self, task: str) -> str | None:
         """Version key being served for `task` (no resolver call); None if nothing is loaded."""
@@ -111,12 +117,12 @@ class PredictorCache(Generic[P]):
         return self._clock() - entry.checked_at < self.check_interval_s
 
     @staticmethod
-    def _served(task: str, current: tuple[str, P] | None) -> P:
+    def _served(task: str, current: tuple[str, P] | None) -> tuple[str, P]:
         # A fresh check with nothing loaded means the resolver just said "no production model";
         # that answer is cached for the interval too, so unpromoted tasks don't hit the DB per call.
         if current is None:
             raise ModelNotAvailable(task)
-        return current[1]
+        return current
 
     def _refresh(self, task: str, entry: _Entry[P]) -> P:
         """Ask the resolver and load if the version changed; caller holds `entry.lock`."""

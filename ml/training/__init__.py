@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ml.training.config import LoraSettings, TrainConfig
 from ml.training.data import Example, dataset_fingerprint, read_examples_csv, write_examples_csv
-from ml.training.kinds import TRAINABLE_KINDS, TaskKind
+from ml.training.kinds import REGISTRY_KINDS, TRAINABLE_KINDS, TaskKind
 
 if TYPE_CHECKING:
     from ml.training.metrics import compute_metrics
@@ -33,6 +33,7 @@ __all__ = [
     "EncoderClassifier",
     "Example",
     "LoraSettings",
+    "REGISTRY_KINDS",
     "TRAINABLE_KINDS",
     "TaskKind",
     "TextModel",

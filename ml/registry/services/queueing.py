@@ -12,9 +12,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from ml.errors import Conflict, ServiceError
+from ml.recsys.config import NextItemConfig
 from ml.registry.catalog import training_task_get
 from ml.registry.models import ModelVersion
-from ml.training import TRAINABLE_KINDS, TaskKind, TrainConfig
+from ml.training import REGISTRY_KINDS, TaskKind, TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +51,9 @@ def training_request_validate(
     spec = training_task_get(task)
     base_model = (base_model or settings.ML_BASE_MODEL or "").strip()
     task_type = task_type or (spec.task_type if spec else TaskKind.CLASSIFICATION)
-    if task_type not in TRAINABLE_KINDS:
+    if task_type not in REGISTRY_KINDS:
         raise InvalidTrainingRequest(
-            f"task_type={task_type!r} is not one of {', '.join(TRAINABLE_KINDS)}",
+            f"task_type={task_type!r} is not one of {', '.join(REGISTRY_KINDS)}",
             extra={"task_type": "invalid"},
         )
     task_type = TaskKind(task_type)
@@ -61,6 +62,12 @@ def training_request_validate(
             f"base model {base_model!r} is not a local model directory with config.json; "
             "set ML_BASE_MODEL or give base_model",
             extra={"base_model": "not a model directory"},
+        )
+    if task_type is TaskKind.NEXT_ITEM and (dataset_path or spec is None or not spec.build_dataset):
+        raise InvalidTrainingRequest(
+            f"task {task!r} is a next-item ranker: it trains from its app's interactions "
+            "(a registered task with a dataset builder), not from a CSV file",
+            extra={"dataset_path": "not supported for next_item tasks"},
         )
     if dataset_path:
         if not Path(dataset_path).is_file():
@@ -77,7 +84,10 @@ def training_request_validate(
     params = {**(spec.default_hyperparameters if spec else {}), **(hyperparameters or {})}
     params.pop("task_type", None)
     try:
-        TrainConfig.from_dict(Path(base_model), {**params, "task_type": task_type})
+        if task_type is TaskKind.NEXT_ITEM:
+            NextItemConfig.from_dict(params)
+        else:
+            TrainConfig.from_dict(Path(base_model), {**params, "task_type": task_type})
     except (TypeError, ValueError) as exc:
         raise InvalidTrainingRequest(str(exc), extra={"hyperparameters": str(exc)}) from exc
     return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 import time
@@ -16,11 +17,14 @@ from django.utils import timezone
 from ml.errors import Conflict
 from ml.registry.catalog import training_task_get
 from ml.registry.models import ModelVersion
+from ml.registry.services.next_item import next_item_version_train
 from ml.registry.services.queueing import InvalidTrainingRequest, version_dir
 from ml.training import (
     Example,
+    TaskKind,
     TrainConfig,
     TrainingCancelled,
+    TrainResult,
     dataset_fingerprint,
     read_examples_csv,
     train_text_model,
@@ -118,6 +122,52 @@ def _claim(version_id: int, celery_task_id: str) -> ModelVersion | None:
         return version
 
 
+def _text_model_train(
+    version: ModelVersion, folder: Path, model_dir: Path, reporter: _ProgressWriter
+) -> TrainResult:
+    """Fine-tune a classification or pair model; its extra metrics join `result.metrics`."""
+    examples = _snapshot_dataset(version, folder / "dataset.csv")
+    ModelVersion.objects.filter(id=version.id).update(
+        dataset_fingerprint=dataset_fingerprint(examples), dataset_size=len(examples)
+    )
+    config = TrainConfig.from_dict(
+        Path(version.base_model),
+        {
+            **version.hyperparameters,
+            "task_type": version.task_type,
+            "device": settings.ML_DEVICE,
+        },
+    )
+    spec = training_task_get(version.task)
+    extra = None if version.dataset_path or spec is None else spec.extra_metrics
+    # With an extra evaluation (e.g. cross-validation: several more fine-tunes) the model's
+    # own training is shown as the first third of the bar.
+    share = 1.0 if extra is None else 1 / 3
+
+    def train_progress(fraction: float, message: str) -> None:
+        reporter(fraction * share if fraction < 1.0 else share, message)
+
+    result = train_text_model(
+        config, examples, model_dir, progress=train_progress, should_stop=reporter.should_stop
+    )
+    metrics = dict(result.metrics)
+    if extra is not None:
+
+        def extra_progress(fraction: float, message: str) -> None:
+            reporter(min(0.99, share + (1 - share) * fraction), message)
+
+        metrics.update(
+            extra(
+                config,
+                examples,
+                artifact_dir=result.artifact_dir,
+                progress=extra_progress,
+                should_stop=reporter.should_stop,
+            )
+        )
+    return dataclasses.replace(result, metrics=metrics)
+
+
 def model_version_train(
     *,
     version_id: int,
@@ -133,49 +183,20 @@ def model_version_train(
     model_dir = folder / "model"
     reporter = _ProgressWriter(version.id, echo=on_progress)
     try:
-        examples = _snapshot_dataset(version, folder / "dataset.csv")
-        ModelVersion.objects.filter(id=version.id).update(
-            dataset_fingerprint=dataset_fingerprint(examples), dataset_size=len(examples)
-        )
-        config = TrainConfig.from_dict(
-            Path(version.base_model),
-            {
-                **version.hyperparameters,
-                "task_type": version.task_type,
-                "device": settings.ML_DEVICE,
-            },
-        )
         # Leftovers of a killed earlier run (never marked ready): start clean.
         for leftover in [model_dir, *folder.glob(f"{model_dir.name}.tmp-*")]:
             if leftover.exists():
                 shutil.rmtree(leftover)
-        spec = training_task_get(version.task)
-        extra = None if version.dataset_path or spec is None else spec.extra_metrics
-        # With an extra evaluation (e.g. cross-validation: several more fine-tunes) the model's
-        # own training is shown as the first third of the bar.
-        share = 1.0 if extra is None else 1 / 3
-
-        def train_progress(fraction: float, message: str) -> None:
-            reporter(fraction * share if fraction < 1.0 else share, message)
-
-        result = train_text_model(
-            config, examples, model_dir, progress=train_progress, should_stop=reporter.should_stop
-        )
-        metrics = dict(result.metrics)
-        if extra is not None:
-
-            def extra_progress(fraction: float, message: str) -> None:
-                reporter(min(0.99, share + (1 - share) * fraction), message)
-
-            metrics.update(
-                extra(
-                    config,
-                    examples,
-                    artifact_dir=result.artifact_dir,
-                    progress=extra_progress,
-                    should_stop=reporter.should_stop,
-                )
+        if version.task_type == TaskKind.NEXT_ITEM:
+            result = next_item_version_train(
+                version=version,
+                folder=folder,
+                model_dir=model_dir,
+                progress=reporter,
+                should_stop=reporter.should_stop,
             )
+        else:
+            result = _text_model_train(version, folder, model_dir, reporter)
     except TrainingCancelled:
         logger.info("training cancelled id=%s", version.id)
         ModelVersion.objects.filter(id=version.id).update(
@@ -199,7 +220,7 @@ def model_version_train(
         status=ModelVersion.Status.READY,
         progress=1.0,
         status_message="ready",
-        metrics=metrics,
+        metrics=result.metrics,
         artifact_path=str(result.artifact_dir),
         device=result.device,
         train_seconds=round(result.train_seconds, 2),

@@ -1,0 +1,1 @@
+"""Offline recommendation quality (bench/rec_quality.py): data loading, text vectors, runs."""
