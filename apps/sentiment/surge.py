@@ -10,7 +10,9 @@ when all of these hold:
 2. share: negatives / articles >= `negative_share_threshold`;
 3. rate: negatives >= `surge_factor` x expected negatives (the baseline, floored at
    `min_expected_per_hour` so a topic with no past still needs real volume);
-4. significance: a Poisson test, P(X >= negatives | expected) <= `p_value`.
+4. significance: the negatives are improbable under the baseline, both as a count (Poisson
+   with the expected mean) and as a share of the window's articles (binomial at the usual
+   share, floored at `min_baseline_share`): each tail <= `p_value`.
 
 Hysteresis: once surging, it stays so while the window keeps `release_fraction` of each bar
 (volume, share, rate); the surge has ended when any of them drops below, which is when the
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from scipy.stats import poisson
+from scipy.special import bdtrc, pdtrc
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,9 @@ class SurgeSettings:
 
     history_hours: float = 24.0
     half_life_hours: float = 6.0
-    p_value: float = 0.01
+    p_value: float = 0.001
     min_expected_per_hour: float = 0.5
+    min_baseline_share: float = 0.1
     release_fraction: float = 0.5
 
 
@@ -151,6 +154,20 @@ def baseline_estimate(
     )
 
 
+def surge_p_value(window: WindowFigures, *, expected: float, baseline_share: float) -> float:
+    """How likely the window's negatives are by chance: the larger of two tail probabilities,
+    so both must be small. Poisson: this many negatives when `expected` are usual (catches a
+    rate jump). Binomial: this many negatives among the window's articles at the usual share
+    (a busy day or the morning rise at the usual share is no surge)."""
+    k = window.negatives
+    if k == 0:
+        return 1.0
+    # scipy.special's tails are fast ufuncs: pdtrc(k-1, m) = P(X > k-1) = P(X >= k).
+    rate_tail = float(pdtrc(k - 1, expected))
+    share_tail = float(bdtrc(k - 1, window.articles, baseline_share))
+    return max(rate_tail, share_tail)
+
+
 def surge_evaluate(
     stream: TopicStream,
     *,
@@ -170,7 +187,8 @@ def surge_evaluate(
         settings.min_expected_per_hour * rule.window_minutes / 60.0,
     )
     ratio = window.negatives / expected
-    p_value = float(poisson.sf(window.negatives - 1, expected)) if window.negatives else 1.0
+    baseline_share = min(max(baseline.negative_share, settings.min_baseline_share), 0.99)
+    p_value = surge_p_value(window, expected=expected, baseline_share=baseline_share)
 
     # The bars the window must clear: full height to start a surge, release_fraction to stay.
     scale = settings.release_fraction if was_surging else 1.0

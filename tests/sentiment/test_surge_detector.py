@@ -116,17 +116,19 @@ def test_release_fraction_one_means_no_hysteresis() -> None:
     assert verdict.ended
 
 
-def test_significance_test_holds_back_small_excess() -> None:
-    # 2 negatives per 15 minutes is the norm; 7 is 3.5x, p = 0.0045: a surge at the default
-    # p <= 0.01, not when the bar is 1e-4.
-    base = [(NOW - timedelta(minutes=7.5 * i), True) for i in range(3, 24 * 8)]
-    events = base + burst(negatives=7, neutral=1)
-    strict = SurgeSettings(p_value=1e-4)
-    verdict = surge_evaluate(
-        TopicStream(events), now=NOW, rule=RULE, was_surging=False, settings=strict
-    )
+def test_share_test_holds_back_a_burst_the_count_alone_would_page() -> None:
+    # A busy topic: 8 articles per 15 minutes, one in four negative (2 negatives usual).
+    base = [(NOW - timedelta(seconds=112.5 * i), i % 4 == 0) for i in range(1, 24 * 32)]
+    events = base + burst(negatives=8)
+    verdict = surge_evaluate(TopicStream(events), now=NOW, rule=RULE, was_surging=False)
+    assert (verdict.window.articles, verdict.window.negatives) == (16, 10)
+    # 10 negatives when 2 are usual is a rare count, but 10 of 16 at a 25 % share is p ~ 0.002.
     assert (verdict.surging, verdict.reason) == (False, "significance")
-    assert surge_evaluate(TopicStream(events), now=NOW, rule=RULE, was_surging=False).surging
+    assert 0.001 < verdict.p_value < 0.01
+    looser = SurgeSettings(p_value=0.01)
+    assert surge_evaluate(
+        TopicStream(events), now=NOW, rule=RULE, was_surging=False, settings=looser
+    ).surging
 
 
 def test_baseline_weighs_recent_windows_more() -> None:

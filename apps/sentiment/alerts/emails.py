@@ -20,6 +20,14 @@ from django.urls import reverse
 from apps.sentiment.alerts.acknowledge import acknowledge_token
 from apps.sentiment.models import Alert, AlertRule, EmailOutbox, Subscription
 
+SUBJECTS = {
+    EmailOutbox.Kind.FIRED: "negative news surge",
+    EmailOutbox.Kind.REMINDER: "still surging",
+    EmailOutbox.Kind.RESOLVED: "resolved",
+}
+# The evidence key with the figures each email shows as "now" (fired: the firing window).
+LATEST_FIGURES = {EmailOutbox.Kind.REMINDER: "latest", EmailOutbox.Kind.RESOLVED: "resolved"}
+
 
 def absolute_url(path: str) -> str:
     return urljoin(settings.SENTIMENT_ALERT_BASE_URL.rstrip("/") + "/", path.lstrip("/"))
@@ -48,23 +56,23 @@ def recipients_for(*, rule: AlertRule, alerts: Sequence[Alert]) -> dict[str, lis
     }
 
 
-def message_id_for(*, alert: Alert, kind: str, address: str) -> str:
+def message_id_for(*, alert: Alert, kind: str, address: str, sequence: int = 0) -> str:
     """Stable per outbox row: a resend after a lost reply carries the same Message-ID."""
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(" >") or "localhost"
     digest = hashlib.sha256(address.encode()).hexdigest()[:16]
-    return f"<tessera.alert.{alert.id}.{kind}.{digest}@{domain}>"
+    return f"<tessera.alert.{alert.id}.{kind}{sequence or ''}.{digest}@{domain}>"
 
 
-def email_render(*, rule: AlertRule, alerts: Sequence[Alert], kind: str, address: str) -> dict:
+def email_render(
+    *, rule: AlertRule, alerts: Sequence[Alert], kind: str, address: str, sequence: int = 0
+) -> dict:
     """Subject, plain text and HTML of one grouped email to `address`."""
     items = [
         {
             "alert": alert,
             "topic": alert.topic,
             "evidence": alert.evidence,
-            "figures": alert.evidence.get("resolved", alert.evidence)
-            if kind == EmailOutbox.Kind.RESOLVED
-            else alert.evidence,
+            "figures": alert.evidence.get(LATEST_FIGURES.get(kind, ""), alert.evidence),
             "headlines": alert.evidence.get("headlines", []),
             "ack_url": absolute_url(
                 reverse(
@@ -77,23 +85,25 @@ def email_render(*, rule: AlertRule, alerts: Sequence[Alert], kind: str, address
         for alert in alerts
     ]
     topics = ", ".join(alert.topic.name for alert in alerts)
-    verb = "resolved" if kind == EmailOutbox.Kind.RESOLVED else "negative news surge"
+    reminder = kind == EmailOutbox.Kind.REMINDER
+    headline = SUBJECTS[kind] + (f" (reminder {sequence})" if reminder else "")
     context = {
         "rule": rule,
         "items": items,
         "kind": kind,
-        "resolved": kind == EmailOutbox.Kind.RESOLVED,
+        "reminder": sequence if reminder else 0,
         "severity": rule.get_severity_display(),
         "address": address,
     }
+    template = "resolved" if kind == EmailOutbox.Kind.RESOLVED else "fired"
     return {
-        "subject": f"[{rule.get_severity_display()}] {verb}: {topics} ({rule.name})"[:300],
-        "body_text": render_to_string(f"sentiment/email/alert_{kind}.txt", context),
-        "body_html": render_to_string(f"sentiment/email/alert_{kind}.html", context),
+        "subject": f"[{rule.get_severity_display()}] {headline}: {topics} ({rule.name})"[:300],
+        "body_text": render_to_string(f"sentiment/email/alert_{template}.txt", context),
+        "body_html": render_to_string(f"sentiment/email/alert_{template}.html", context),
     }
 
 
-def emails_queue(*, rule: AlertRule, alerts: Sequence[Alert], kind: str) -> int:
+def emails_queue(*, rule: AlertRule, alerts: Sequence[Alert], kind: str, sequence: int = 0) -> int:
     """One outbox row per subscriber for these alerts; call inside the alert's transaction."""
     if not alerts:
         return 0
@@ -104,11 +114,16 @@ def emails_queue(*, rule: AlertRule, alerts: Sequence[Alert], kind: str) -> int:
             EmailOutbox(
                 alert=anchor,
                 kind=kind,
+                sequence=sequence,
                 to_address=address,
-                message_id=message_id_for(alert=anchor, kind=kind, address=address),
-                **email_render(rule=rule, alerts=their_alerts, kind=kind, address=address),
+                message_id=message_id_for(
+                    alert=anchor, kind=kind, address=address, sequence=sequence
+                ),
+                **email_render(
+                    rule=rule, alerts=their_alerts, kind=kind, address=address, sequence=sequence
+                ),
             )
         )
-    # ignore_conflicts: a row that already exists for (alert, kind, address) is that email.
+    # ignore_conflicts: a row that exists for (alert, kind, sequence, address) is that email.
     EmailOutbox.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)

@@ -3,7 +3,8 @@
 Each rule is evaluated under a lock on its row, so the beat and the `articles_understood`
 receiver never fire the same alert twice. An alert row (with its evidence) and the outbox rows
 of its emails are written in one transaction: an email exists only for a saved alert, and a
-saved alert always has its emails queued.
+saved alert always has its emails queued. An alert that keeps firing unacknowledged sends a
+reminder once per cooldown (SENTIMENT_ALERT_MAX_REMINDERS at most); acknowledging stops them.
 """
 
 from __future__ import annotations
@@ -36,12 +37,14 @@ logger = logging.getLogger(__name__)
 class EvaluationSummary:
     fired: list[int] = field(default_factory=list)  # new Alert ids
     resolved: list[int] = field(default_factory=list)
+    reminded: list[int] = field(default_factory=list)  # still firing, unacknowledged
     suppressed: int = 0  # surges that started within a cooldown
     emails: int = 0  # outbox rows queued
 
     def merge(self, other: EvaluationSummary) -> None:
         self.fired += other.fired
         self.resolved += other.resolved
+        self.reminded += other.reminded
         self.suppressed += other.suppressed
         self.emails += other.emails
 
@@ -52,6 +55,7 @@ def surge_settings() -> SurgeSettings:
         half_life_hours=settings.SENTIMENT_SURGE_HALF_LIFE_HOURS,
         p_value=settings.SENTIMENT_SURGE_P_VALUE,
         min_expected_per_hour=settings.SENTIMENT_SURGE_MIN_EXPECTED_PER_HOUR,
+        min_baseline_share=settings.SENTIMENT_SURGE_MIN_BASELINE_SHARE,
         release_fraction=settings.SENTIMENT_SURGE_RELEASE_FRACTION,
     )
 
@@ -122,6 +126,16 @@ def _evidence(rule: AlertRule, topic: Topic, verdict: SurgeVerdict) -> dict:
     }
 
 
+def reminder_due(*, alert: Alert, rule: AlertRule, now: datetime) -> bool:
+    """Still firing and nobody acknowledged: remind once per cooldown, a few times at most."""
+    if alert.acknowledged_at is not None or rule.cooldown_minutes == 0:
+        return False
+    if alert.reminders_sent >= settings.SENTIMENT_ALERT_MAX_REMINDERS:
+        return False
+    due = alert.fired_at + timedelta(minutes=rule.cooldown_minutes * (alert.reminders_sent + 1))
+    return now >= due
+
+
 def _rule_topics(rule: AlertRule, active_topics: dict[int, Topic]) -> list[Topic]:
     if rule.topic_id is None:
         return list(active_topics.values())
@@ -151,6 +165,7 @@ def rule_evaluate(
             )
         )
         fired: list[Alert] = []
+        reminded: list[Alert] = []
         resolved: list[Alert] = []
         for topic in topics:
             alert = firing.get(topic.id)
@@ -182,12 +197,28 @@ def rule_evaluate(
                 alert.evidence = {**alert.evidence, "resolved": verdict.as_evidence()}
                 alert.save(update_fields=["state", "resolved_at", "evidence"])
                 resolved.append(alert)
+            elif alert is not None and reminder_due(alert=alert, rule=rule, now=now):
+                alert.reminders_sent += 1
+                alert.evidence = {**alert.evidence, "latest": verdict.as_evidence()}
+                alert.save(update_fields=["reminders_sent", "evidence"])
+                reminded.append(alert)
         summary.emails += emails_queue(rule=rule, alerts=fired, kind=EmailOutbox.Kind.FIRED)
         summary.emails += emails_queue(rule=rule, alerts=resolved, kind=EmailOutbox.Kind.RESOLVED)
+        # Grouped by reminder number: alerts fired together are reminded together.
+        by_sequence: dict[int, list[Alert]] = defaultdict(list)
+        for alert in reminded:
+            by_sequence[alert.reminders_sent].append(alert)
+        for sequence, alerts in sorted(by_sequence.items()):
+            summary.emails += emails_queue(
+                rule=rule, alerts=alerts, kind=EmailOutbox.Kind.REMINDER, sequence=sequence
+            )
+    summary.reminded = [alert.id for alert in reminded]
     summary.fired = [alert.id for alert in fired]
     summary.resolved = [alert.id for alert in resolved]
     for alert in fired:
         logger.info("alert fired alert=%s rule=%s topic=%s", alert.id, rule.id, alert.topic_id)
+    for alert in reminded:
+        logger.info("alert reminder alert=%s n=%s", alert.id, alert.reminders_sent)
     for alert in resolved:
         logger.info("alert resolved alert=%s rule=%s topic=%s", alert.id, rule.id, alert.topic_id)
     return summary

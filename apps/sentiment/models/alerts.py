@@ -111,6 +111,9 @@ class Alert(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.CharField(max_length=300, blank=True)
+    reminders_sent = models.PositiveIntegerField(
+        default=0, help_text="Reminders while it kept firing unacknowledged, one per cooldown"
+    )
 
     class Meta:
         ordering = ["-fired_at"]
@@ -133,6 +136,7 @@ class EmailOutbox(models.Model):
 
     class Kind(models.TextChoices):
         FIRED = "fired"
+        REMINDER = "reminder"
         RESOLVED = "resolved"
 
     class Status(models.TextChoices):
@@ -142,6 +146,7 @@ class EmailOutbox(models.Model):
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="emails")
     kind = models.CharField(max_length=10, choices=Kind.choices)
+    sequence = models.PositiveIntegerField(default=0, help_text="Reminder number; 0 otherwise")
     to_address = models.EmailField()
     subject = models.CharField(max_length=300)
     body_text = models.TextField()
@@ -160,7 +165,8 @@ class EmailOutbox(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["alert", "kind", "to_address"], name="sentiment_outbox_once_per_address"
+                fields=["alert", "kind", "sequence", "to_address"],
+                name="sentiment_outbox_once_per_address",
             )
         ]
 
