@@ -99,7 +99,7 @@ def _env(args: argparse.Namespace, step_dir: Path) -> dict[str, str]:
         "TESSERA_REDIS_PREFIX": REDIS_PREFIX,
         "DEBUG": "0",
         "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key-" + "x" * 40),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "SECURE_SSL_REDIRECT": "0",
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
@@ -198,15 +198,25 @@ def _locust(
     }
     cpu_before = server.cpu_s()
     started = time.monotonic()
-    subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "locust", "-f", str(ROOT / "bench/recload/locustfile.py")]
-        + ["--headless", "-u", str(clients), "-r", str(clients), "-t", f"{args.seconds}s"]
-        + ["--host", server.url, "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "10"],
-        cwd=ROOT,
-        env=locust_env,
-        check=False,
-        stdout=subprocess.DEVNULL,
-    )
+    with (step_dir / f"locust-{clients}.log").open("w") as log:
+        subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "locust", "-f", str(ROOT / "bench/recload/locustfile.py")]
+            + ["--headless", "-u", str(clients), "-r", str(clients), "-t", f"{args.seconds}s"]
+            + [
+                "--host",
+                server.url,
+                "--only-summary",
+                "--loglevel",
+                "WARNING",
+                "--stop-timeout",
+                "10",
+            ],
+            cwd=ROOT,
+            env=locust_env,
+            check=False,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     wall_s = time.monotonic() - started
     server_cpu_s = server.cpu_s() - cpu_before
     timings = json.loads(out.read_text())
