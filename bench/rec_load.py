@@ -6,6 +6,7 @@ Usage:
         [--users 50000] [--clients 1,16,64] [--scale-items 10000,100000,1000000]
         [--scale-clients 16] [--seconds 20] [--real-vectors-max 20000] [--k 10]
         [--postgres postgres://postgres@127.0.0.1:5432] [--redis-url URL] [--profile]
+        [--server-env NAME=VALUE ...]
         [--keep] [--out bench/results/rec_load.json]
 
 Data: `--data DIR` with `items.csv` (`item_id,title,text[,category]`) and `events.csv`
@@ -105,6 +106,7 @@ def _env(args: argparse.Namespace, step_dir: Path) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
+    env.update(args.server_env)
     env.pop("REDIS_URL", None)
     if args.redis_url:
         env["REDIS_URL"] = args.redis_url
@@ -445,11 +447,19 @@ def main(argv: list[str] | None = None) -> int:
         "--postgres", default=os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
     )
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"))
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a deployment knob for the server (and the data preparation), e.g. OMP_NUM_THREADS=1",
+    )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--step-dir")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "rec_load.json")
     args = parser.parse_args(argv)
+    args.server_env = dict(item.split("=", 1) for item in args.server_env)
     if args.command == "_prepare":
         _prepare(args)
         return 0
@@ -474,6 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         "target": {"p99_ms": TARGET_P99_MS, "clients": TARGET_CLIENTS},
         "seconds_per_run": args.seconds,
         "k": args.k,
+        "server_env": args.server_env,
         "redis": bool(args.redis_url),
         "steps": [],
     }
