@@ -82,6 +82,9 @@ class Headline:
     published_at: datetime
     p_negative: float | None
 
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
 
 @dataclass(frozen=True)
 class TopicTimeline:
@@ -348,5 +351,25 @@ def topics_overview(*, now: datetime | None = None) -> list[TopicState]:
     return states
 
 
-def topic_by_slug(*, slug: str) -> Topic:
-    return Topic.objects.get(slug=slug)
+@dataclass(frozen=True)
+class TopicPage:
+    """What a topic's page shows: the timeline and the latest negative headlines."""
+
+    timeline: TopicTimeline
+    negative_headlines: list[Headline]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.timeline.to_dict(),
+            "negative_headlines": [h.to_dict() for h in self.negative_headlines],
+        }
+
+
+def topic_page(
+    *, topic: Topic, range_key: str | None = None, source: str = "", now: datetime | None = None
+) -> TopicPage:
+    timeline = topic_timeline(topic=topic, range_key=range_key, source=source, now=now)
+    headlines = topic_negative_headlines(
+        topic=topic, range_key=range_key, source=source, now=timeline.end
+    )
+    return TopicPage(timeline=timeline, negative_headlines=headlines)

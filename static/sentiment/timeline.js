@@ -73,8 +73,8 @@
           data: data.buckets.map((b) => (b.negative_share === null ? null : Math.round(1000 * b.negative_share) / 10)),
           borderColor: "#6a1b9a",
           backgroundColor: "#6a1b9a",
-          pointRadius: 2,
-          spanGaps: true,
+          pointRadius: 3,
+          spanGaps: false,  // no line across periods without scored articles
           yAxisID: "share",
           order: 1,
         },
@@ -98,7 +98,7 @@
       animation: false,
       interaction: {mode: "index", intersect: false},
       scales: {
-        x: {stacked: true, ticks: {autoSkip: true, maxTicksLimit: 12}},
+        x: {stacked: true, ticks: {autoSkip: true, maxTicksLimit: 12}, title: {display: true, text: "period start (your local time)"}},
         y: {stacked: true, beginAtZero: true, title: {display: true, text: "articles"}},
         share: {position: "right", min: 0, max: 100, grid: {drawOnChartArea: false}, title: {display: true, text: "negative share %"}},
       },

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.chat.conftest import LiveServer, ws_browser, ws_chromium, ws_server_env  # noqa: F401
+from tests.chat.test_widget_browser import shot
 from tests.sentiment.dashboard_helpers import (
     PASSWORD,
     fired_alert,
@@ -125,6 +126,7 @@ def test_topic_page_draws_volumes_share_and_the_alert_marker(dash_server, ws_bro
         [chart["markerPixel"], list(ALERT_RED)],
     )
     assert red_pixels > 20
+    shot(page, "sentiment-topic")
 
 
 def test_a_key_press_stores_a_label_and_shows_the_next_article(dash_server, ws_browser):  # noqa: F811
@@ -156,6 +158,7 @@ def test_a_key_press_stores_a_label_and_shows_the_next_article(dash_server, ws_b
     expect(page.locator("#item-title")).to_have_text(second.title, timeout=TIMEOUT_MS)
     expect(page.locator("#label-flash")).to_contain_text("disagree")
     expect(page.locator(f"#recent-labels tr[data-article='{first.id}']")).to_have_class("disagree")
+    shot(page, "sentiment-labelling")
     label = ArticleLabel.objects.get(article=first)
     assert (label.label, label.model_label, label.held_out) == ("negative", "positive", False)
 

@@ -92,3 +92,16 @@ def test_overview_endpoint_lists_active_topics_with_their_state(analyst_client: 
     assert body["topics"][0]["articles_last_hour"] == 1
     assert body["topics"][0]["negative_share_last_hour"] == 1.0
     assert body["topics"][0]["firing_alerts"] == 1
+
+
+def test_overview_page_puts_the_firing_topic_first_with_a_link(analyst_client: Client) -> None:
+    TopicFactory(slug="calm", name="Aardvark Calm")
+    surging = TopicFactory(slug="surging", name="Zebra Surging")
+    scored_article(surging, published_at=timezone.now(), sentiment="negative")
+    fired_alert(surging, fired_at=timezone.now())
+
+    page = analyst_client.get(reverse("sentiment:dashboard")).content.decode()
+
+    assert page.index("Zebra Surging") < page.index("Aardvark Calm")
+    assert 'class="firing"' in page
+    assert reverse("sentiment:dashboard-topic", args=["surging"]) in page

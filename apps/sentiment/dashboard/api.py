@@ -44,29 +44,12 @@ class TopicTimelineApi(APIView):
         query = TimelineQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         topic = get_object_or_404(Topic, slug=slug)
-        return Response(topic_page_data(topic=topic, **query.validated_data))
-
-
-def topic_page_data(*, topic: Topic, range: str, source: str) -> dict:  # noqa: A002
-    """What the topic page draws; the page embeds it and its refreshes fetch it again."""
-    timeline = selectors.topic_timeline(topic=topic, range_key=range, source=source)
-    headlines = selectors.topic_negative_headlines(
-        topic=topic, range_key=range, source=source, now=timeline.end
-    )
-    return {
-        **timeline.to_dict(),
-        "negative_headlines": [
-            {
-                "article_id": h.article_id,
-                "title": h.title,
-                "url": h.url,
-                "source": h.source,
-                "published_at": h.published_at.isoformat(),
-                "p_negative": h.p_negative,
-            }
-            for h in headlines
-        ],
-    }
+        page = selectors.topic_page(
+            topic=topic,
+            range_key=query.validated_data["range"],
+            source=query.validated_data["source"],
+        )
+        return Response(page.to_dict())
 
 
 class LabellingQueueQuerySerializer(serializers.Serializer):

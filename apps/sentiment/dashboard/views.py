@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from apps.sentiment import labelling, selectors
 from apps.sentiment.access import analyst_required
-from apps.sentiment.dashboard.api import TimelineQuerySerializer, topic_page_data
+from apps.sentiment.dashboard.api import TimelineQuerySerializer
 from apps.sentiment.models import Topic
 
 # Pages of other parts that the analyst pages link to when they exist (title, URL name).
@@ -62,13 +62,18 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
         return HttpResponseBadRequest(
             f"Unknown range; choose one of {', '.join(selectors.TIME_RANGES)}"
         )
-    data = topic_page_data(topic=topic, **query.validated_data)
+    page = selectors.topic_page(
+        topic=topic,
+        range_key=query.validated_data["range"],
+        source=query.validated_data["source"],
+    )
     return render(
         request,
         "sentiment/topic.html",
         {
             "topic": topic,
-            "data": data,
+            "page": page,
+            "data": page.to_dict(),
             "ranges": selectors.TIME_RANGES.values(),
             "selected_range": query.validated_data["range"],
             "selected_source": query.validated_data["source"],
