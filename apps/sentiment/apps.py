@@ -25,6 +25,8 @@ class SentimentConfig(AppConfig):
             analyst_group_ensure, sender=self, dispatch_uid="sentiment_analyst_group"
         )
         self._demo_register()
+        # understanding: the headline model, batch scoring, the articles index, receivers.
+        self._understanding_ready()
 
     @staticmethod
     def _demo_register() -> None:
@@ -53,3 +55,19 @@ class SentimentConfig(AppConfig):
                 environment={"EMAIL_URL": mailbox},
             )
         )
+
+    def _understanding_ready(self) -> None:
+        """understanding: the headline model task, its batch scoring, the articles index."""
+        from apps.sentiment.understanding import receivers  # noqa: F401  (connects them)
+        from apps.sentiment.understanding.article_index import article_index_spec
+        from apps.sentiment.understanding.scoring import headline_scoring_handler
+        from apps.sentiment.understanding.training import headline_task_spec
+        from ml.registry.catalog import training_task_register
+        from ml.registry.indexes import index_register
+        from ml.registry.plugins import batch_scoring_register
+
+        training_task_register(headline_task_spec())
+        # Scored on the gpu workers only (never loaded by a web process); a promotion
+        # re-scores the last SENTIMENT_RESCORE_WINDOW_HOURS of articles.
+        batch_scoring_register(headline_scoring_handler())
+        index_register(article_index_spec())  # article id -> title + body, recent days
