@@ -22,7 +22,7 @@ from tests.sentiment.factories import ArticleFactory, TopicFactory
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def wait_until(condition: Callable[[], bool], worker, timeout_s: float = 240) -> None:  # noqa: ANN001
+def wait_until(condition: Callable[[], bool], worker, timeout_s: float = 480) -> None:  # noqa: ANN001
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if condition():

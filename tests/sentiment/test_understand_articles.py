@@ -37,7 +37,7 @@ def matches() -> dict[tuple[int, int], tuple[str, str, float | None]]:
 
 
 def test_articles_match_by_rules_and_by_meaning_and_alerts_hear_after_commit(
-    artifacts_dir, understood, django_capture_on_commit_callbacks
+    settings, artifacts_dir, understood, django_capture_on_commit_callbacks
 ):
     ford = TopicFactory(name="Ford", aliases=["Ford", "Ford Motor"], tickers=["F"])
     chips = TopicFactory(
@@ -62,7 +62,10 @@ def test_articles_match_by_rules_and_by_meaning_and_alerts_hear_after_commit(
     assert found[(by_ticker.id, ford.id)] == ("ticker", "F", None)
     assert found[(by_keyword.id, chips.id)] == ("keyword", "semiconductor", None)
     method, text, score = found[(by_meaning.id, chips.id)]
-    assert (method, text) == ("embedding", "") and score >= 0.34
+    assert (method, text) == (
+        "embedding",
+        "",
+    ) and score >= settings.SENTIMENT_TOPIC_SIMILARITY_THRESHOLD
     assert not any(article == unrelated.id for article, _ in found)
     assert len(found) == 4  # the inactive topic matched nothing
     assert understood == [{"article_ids": sorted(ids), "topic_ids": sorted([ford.id, chips.id])}]

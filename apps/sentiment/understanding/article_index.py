@@ -14,18 +14,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.sentiment.models import Article
+from apps.sentiment.understanding.texts import article_text
 from ml.registry import indexes
 
 ARTICLE_INDEX = "sentiment_articles"
-BODY_CHARS = 2000  # the encoder reads a few hundred tokens at most; the rest is never seen
 
 
 def article_index_since() -> datetime:
     return timezone.now() - timedelta(days=settings.SENTIMENT_INDEX_DAYS)
-
-
-def article_text(title: str, body: str) -> str:
-    return f"{title}\n{body[:BODY_CHARS]}".strip()
 
 
 def article_index_source(ids: Sequence[int] | None) -> Iterator[tuple[int, str]]:
