@@ -26,6 +26,7 @@ ANALYST_PERMISSIONS = (
     ("sentiment", "view_articlelabel"),
     ("sentiment", "add_articlelabel"),
     ("sentiment", "change_articlelabel"),
+    ("registry", "view_modelversion"),  # compare sentiment versions before a promotion
 )
 
 

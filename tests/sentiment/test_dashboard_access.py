@@ -41,7 +41,12 @@ def _client_as(role: str | None) -> Client:
 def test_the_analyst_group_exists_after_migrate_with_label_permissions() -> None:
     group = Group.objects.get(name=ANALYST_GROUP)
     codenames = set(group.permissions.values_list("codename", flat=True))
-    assert {"view_article", "add_articlelabel", "change_articlelabel"} <= codenames
+    assert {
+        "view_article",
+        "add_articlelabel",
+        "change_articlelabel",
+        "view_modelversion",
+    } <= codenames
     assert analyst_group_ensure().id == group.id  # running it again changes nothing
     assert Group.objects.filter(name=ANALYST_GROUP).count() == 1
 

@@ -23,6 +23,7 @@ RELATED_PAGES = (
     ("Received mail", "sentiment:mailbox"),
 )
 MODEL_PAGES = (
+    ("Train and compare sentiment versions", "admin:sentiment_model_versions"),
     ("Labels in admin", "admin:sentiment_articlelabel_changelist"),
     ("Sentiment model versions", "admin:registry_modelversion_changelist"),
 )
