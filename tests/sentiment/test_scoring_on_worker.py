@@ -98,3 +98,14 @@ def test_articles_are_scored_on_the_worker_and_rescored_after_each_promotion(
     )
     for article in [*early, late]:
         assert_scored_by(article, v2)
+
+    # Editing the topic in admin re-matches the recent window on the worker.
+    topic.aliases = ["chief executive"]
+    topic.save()
+    wait_until(
+        lambda: (
+            list(TopicMatch.objects.filter(topic=topic).values_list("article_id", "matched_text"))
+            == [(late.id, "chief executive")]
+        ),
+        celery_worker_process,
+    )

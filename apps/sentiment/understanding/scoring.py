@@ -8,15 +8,31 @@ that arrived while no model was promoted get scored too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
-from apps.sentiment.models import Article
+from apps.sentiment.models import Article, TopicMatch
+from apps.sentiment.signals import articles_understood
 from apps.sentiment.understanding.training import HEADLINE_TASK
 from ml.registry.plugins import BatchScoringHandler, ScoredItem
+
+# Set while articles_understand scores new articles: it tells the alerts itself, after matching.
+_scoring_new_articles: ContextVar[bool] = ContextVar("scoring_new_articles", default=False)
+
+
+@contextmanager
+def new_articles_scoring() -> Iterator[None]:
+    token = _scoring_new_articles.set(True)
+    try:
+        yield
+    finally:
+        _scoring_new_articles.reset(token)
 
 
 def article_headlines(ids: Sequence[int]) -> dict[int, str]:
@@ -35,12 +51,19 @@ def recent_article_ids() -> list[int]:
 
 
 def article_predictions_store(items: Sequence[ScoredItem]) -> None:
-    """Write each article's prediction tagged with its version (idempotent: last one wins)."""
+    """Write each article's prediction tagged with its version (idempotent: last one wins).
+
+    A re-scoring (after a promotion) whose label changes tells the alerts, after the commit,
+    about those articles and their topics: the topics' negative shares just changed.
+    """
     by_id = {item.item_id: item for item in items}
     now = timezone.now()
     articles = list(Article.objects.filter(id__in=list(by_id)))
+    changed: list[int] = []
     for article in articles:
         item = by_id[article.id]
+        if article.sentiment != item.label:
+            changed.append(article.id)
         probabilities = dict(item.probabilities)
         article.sentiment = item.label
         article.p_positive = round(probabilities.get("positive", 0.0), 4)
@@ -62,6 +85,17 @@ def article_predictions_store(items: Sequence[ScoredItem]) -> None:
         ],
         batch_size=500,
     )
+    if changed and not _scoring_new_articles.get():
+        topic_ids = sorted(
+            set(
+                TopicMatch.objects.filter(article_id__in=changed).values_list("topic_id", flat=True)
+            )
+        )
+        transaction.on_commit(
+            lambda: articles_understood.send(
+                sender=Article, article_ids=sorted(changed), topic_ids=topic_ids
+            )
+        )
 
 
 def headline_scoring_handler() -> BatchScoringHandler:

@@ -24,6 +24,7 @@ from apps.sentiment.understanding.matching import (
     rule_matches,
     similarity_matches,
 )
+from apps.sentiment.understanding.scoring import new_articles_scoring
 from apps.sentiment.understanding.training import HEADLINE_TASK, headline_dataset
 from ml.index import VectorIndex
 from ml.registry import indexes, scoring, serving
@@ -140,7 +141,8 @@ def articles_understand(*, article_ids: Sequence[int]) -> UnderstandResult:
     if not ids:
         return UnderstandResult(articles=0, scored=0, version=None)
     try:
-        scored = scoring.items_score(task=HEADLINE_TASK, item_ids=ids)
+        with new_articles_scoring():  # the signal goes out below, after matching
+            scored = scoring.items_score(task=HEADLINE_TASK, item_ids=ids)
         scored_count, version = scored.scored, scored.version
     except ModelNotAvailable:
         logger.info("no production %s yet: %d articles left unscored", HEADLINE_TASK, len(ids))
@@ -275,6 +277,18 @@ def sentiment_version_train_queue(
         notes=notes
         or f"from admin: seed headlines + {analyst} analyst labels "
         f"({len(headline_dataset())} examples at queueing)",
+    )
+
+
+def sentiment_first_version_ensure(*, created_by: Any = None) -> ModelVersion | None:
+    """Queue a first `sentiment.headline` version (seed headlines) unless one exists already.
+
+    None when a version exists (queued, training, ready or failed: a person decides what next).
+    """
+    if ModelVersion.objects.filter(task=HEADLINE_TASK).exists():
+        return None
+    return sentiment_version_train_queue(
+        created_by=created_by, notes="first version, from the seed headlines"
     )
 
 
