@@ -15,6 +15,7 @@ from ml.training.data import Example, dataset_fingerprint, read_examples_csv, wr
 from ml.training.kinds import REGISTRY_KINDS, TRAINABLE_KINDS, TaskKind
 
 if TYPE_CHECKING:
+    from ml.training.ensemble import TextModelEnsemble
     from ml.training.metrics import compute_metrics
     from ml.training.model import EncoderClassifier, TextModel, load_text_model
     from ml.training.trainer import TrainingCancelled, TrainResult, train_text_model
@@ -23,6 +24,7 @@ _LAZY = {
     "compute_metrics": "ml.training.metrics",
     "EncoderClassifier": "ml.training.model",
     "TextModel": "ml.training.model",
+    "TextModelEnsemble": "ml.training.ensemble",
     "load_text_model": "ml.training.model",
     "TrainResult": "ml.training.trainer",
     "TrainingCancelled": "ml.training.trainer",
@@ -37,6 +39,7 @@ __all__ = [
     "TRAINABLE_KINDS",
     "TaskKind",
     "TextModel",
+    "TextModelEnsemble",
     "TrainConfig",
     "TrainResult",
     "TrainingCancelled",

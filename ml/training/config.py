@@ -15,6 +15,8 @@ from typing import Any
 from ml.training.kinds import TRAINABLE_KINDS, TaskKind
 
 METRICS = ("macro_f1", "accuracy")
+# "linear": warm-up then linear decay to 0; "constant": warm-up then the peak rate throughout.
+LR_SCHEDULES = ("linear", "constant")
 # Mirrors ml.device.VALID_DEVICES without importing torch (a test keeps the two equal).
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -25,6 +27,8 @@ _FLOAT_FIELDS = (
     "warmup_fraction",
     "validation_fraction",
     "label_smoothing",
+    "distillation_weight",
+    "distillation_temperature",
 )
 
 
@@ -94,6 +98,13 @@ class TrainConfig:
     `ml.training.loop.training_batches`): much less padding, so CPU training runs faster.
     `label_smoothing` is cross-entropy's (0 = off); chat intents use 0.1, which raised Banking77
     validation accuracy (see HYPERPARAMETERS in bench/chatquality/config.py).
+    `lr_schedule` is "linear" (warm-up over `warmup_fraction` of the steps, then linear decay to
+    0) or "constant" (the same warm-up, then the peak rate; with `warmup_fraction=0`, the plain
+    no-schedule fine-tune). `restore_best_epoch=False` saves the last epoch's weights instead of
+    the best validation epoch's (a plain fine-tune; early stopping still ends the run).
+    `distillation_weight` and `distillation_temperature` apply only when `train_text_model` gets
+    teacher probabilities: the loss is (1 - w) x the hard-label loss + w x T^2 x KL(teacher^(1/T),
+    renormalised || student at temperature T) (Hinton et al. 2015).
     `mixed_precision` trains (and evaluates) under bf16 autocast on CUDA (fp16 + grad scaling
     where bf16 is missing); it changes nothing on the CPU. Off by default: fine-tuning MiniLM
     on an H200 ran 2.2-2.8x faster in fp32 at the same accuracy (bench/results/
@@ -120,6 +131,10 @@ class TrainConfig:
     class_weighting: bool = True
     group_by_length: bool = True
     label_smoothing: float = 0.0
+    lr_schedule: str = "linear"
+    restore_best_epoch: bool = True
+    distillation_weight: float = 0.5
+    distillation_temperature: float = 2.0
     lora: LoraSettings | None = None
     labels: tuple[str, ...] | None = None
     positive_label: str | None = None
@@ -139,6 +154,10 @@ class TrainConfig:
         self._check_labels()
         if self.metric not in METRICS:
             raise ValueError(f"metric={self.metric!r} must be one of {', '.join(METRICS)}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"lr_schedule={self.lr_schedule!r} must be one of {', '.join(LR_SCHEDULES)}"
+            )
         if self.device not in DEVICES:
             raise ValueError(f"device={self.device!r} must be one of {', '.join(DEVICES)}")
         for name, minimum in zip(_INT_FIELDS, (1, 1, 8, 0, 0), strict=True):
@@ -153,9 +172,15 @@ class TrainConfig:
             raise ValueError(f"warmup_fraction={self.warmup_fraction} must be in [0, 1)")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError(f"label_smoothing={self.label_smoothing} must be in [0, 1)")
+        if not 0.0 <= self.distillation_weight <= 1.0:
+            raise ValueError(f"distillation_weight={self.distillation_weight} must be in [0, 1]")
+        if self.distillation_temperature <= 0:
+            raise ValueError(
+                f"distillation_temperature={self.distillation_temperature} must be > 0, e.g. 2"
+            )
         if not 0.0 < self.validation_fraction < 1.0:
             raise ValueError(f"validation_fraction={self.validation_fraction} must be in (0, 1)")
-        for flag in ("class_weighting", "group_by_length", "mixed_precision"):
+        for flag in ("class_weighting", "group_by_length", "mixed_precision", "restore_best_epoch"):
             if not isinstance(getattr(self, flag), bool):
                 raise ValueError(f"{flag} must be true or false, got {getattr(self, flag)!r}")
         if self.lora is not None and not isinstance(self.lora, LoraSettings):

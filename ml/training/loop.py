@@ -17,7 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup
+from transformers import (
+    PreTrainedTokenizerBase,
+    get_constant_schedule_with_warmup,
+    get_linear_schedule_with_warmup,
+)
 
 from ml.device import autocast, autocast_dtype
 from ml.training.config import TrainConfig
@@ -63,6 +67,31 @@ def build_loss(
         return nn.CrossEntropyLoss(label_smoothing=smoothing)
     weights = torch.tensor(class_weights(train_label_ids, num_labels), dtype=torch.float32)
     return nn.CrossEntropyLoss(weight=weights.to(device), label_smoothing=smoothing)
+
+
+def distillation_loss(
+    logits: torch.Tensor, teacher_probabilities: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """T^2 x KL(teacher || student), both softened by `temperature` (Hinton et al. 2015).
+
+    The teacher is given as probabilities (e.g. an ensemble's mean), so it is softened as
+    p^(1/T), renormalised: the same as dividing its logits by T.
+    """
+    soft_teacher = teacher_probabilities.clamp_min(1e-12).pow(1.0 / temperature)
+    soft_teacher = soft_teacher / soft_teacher.sum(dim=-1, keepdim=True)
+    student = nn.functional.log_softmax(logits / temperature, dim=-1)
+    kl = nn.functional.kl_div(student, soft_teacher, reduction="batchmean")
+    return kl * temperature**2
+
+
+def lr_scheduler(
+    optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """`config.lr_schedule` with `config.warmup_fraction` of `total_steps` warming up."""
+    warmup = int(total_steps * config.warmup_fraction)
+    if config.lr_schedule == "constant":
+        return get_constant_schedule_with_warmup(optimizer, warmup)
+    return get_linear_schedule_with_warmup(optimizer, warmup, total_steps)
 
 
 def apply_lora(classifier: EncoderClassifier, config: TrainConfig) -> None:
@@ -205,6 +234,7 @@ class Fit:
         data: tuple[list[Example], list[Example], list[str]],
         device: str,
         monitor: Monitor,
+        teacher_probabilities: np.ndarray | None = None,
     ):
         train, held_out, self.labels = data
         self.config, self.classifier, self.device = config, classifier, device
@@ -219,8 +249,11 @@ class Fit:
         self.loss_fn = build_loss(config, self.train_ids, len(self.labels), device)
         self.optimizer = _optimizer(classifier, config)
         self.total_steps = -(-len(train) // config.batch_size) * config.epochs
-        self.scheduler = get_linear_schedule_with_warmup(
-            self.optimizer, int(self.total_steps * config.warmup_fraction), self.total_steps
+        self.scheduler = lr_scheduler(self.optimizer, config, self.total_steps)
+        self.teacher = (
+            None
+            if teacher_probabilities is None
+            else torch.as_tensor(teacher_probabilities, dtype=torch.float32)
         )
         self.scaler = torch.amp.GradScaler(
             "cuda",
@@ -252,6 +285,12 @@ class Fit:
             with autocast(device, config.mixed_precision):
                 logits = self.classifier(**batch)
             loss = self.loss_fn(logits.float(), targets)
+            if self.teacher is not None:
+                weight = config.distillation_weight
+                soft = distillation_loss(
+                    logits.float(), self.teacher[rows].to(device), config.distillation_temperature
+                )
+                loss = (1.0 - weight) * loss + weight * soft
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             self.scaler.unscale_(self.optimizer)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ml.device import resolve_device
 from ml.training.artifact import METRICS_NAME, atomic_directory, check_output_dir, write_json
 from ml.training.config import TrainConfig
@@ -81,6 +83,33 @@ def _prepare_data(
     return train, held_out, labels
 
 
+def _check_teacher(
+    config: TrainConfig,
+    examples: Sequence[Example],
+    validation: Sequence[Example] | None,
+    teacher_probabilities: np.ndarray | None,
+) -> np.ndarray | None:
+    if teacher_probabilities is None:
+        return None
+    if validation is None or config.labels is None:
+        raise ValueError(
+            "distillation (teacher_probabilities) needs an explicit validation set and "
+            "config.labels, so that its rows and columns match the training data"
+        )
+    teacher = np.asarray(teacher_probabilities, dtype=np.float32)
+    expected = (len(examples), len(config.labels))
+    if teacher.shape != expected:
+        raise ValueError(
+            f"teacher_probabilities has shape {teacher.shape}, expected {expected} "
+            "(one row per training example, one column per label)"
+        )
+    if not np.all(np.isfinite(teacher)) or np.any(teacher < 0):
+        raise ValueError("teacher_probabilities must be finite and non-negative")
+    if not np.allclose(teacher.sum(axis=1), 1.0, atol=1e-3):
+        raise ValueError("teacher_probabilities rows must sum to 1")
+    return teacher
+
+
 def train_text_model(
     config: TrainConfig,
     examples: Sequence[Example],
@@ -89,6 +118,7 @@ def train_text_model(
     validation: Sequence[Example] | None = None,
     progress: Callable[[float, str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    teacher_probabilities: np.ndarray | None = None,
 ) -> TrainResult:
     """Fine-tune `config.base_model_dir` on `examples` and write the artifact to `output_dir`.
 
@@ -98,6 +128,9 @@ def train_text_model(
     end; `should_stop()` at most every STOP_CHECK_INTERVAL_S (returning True raises
     TrainingCancelled). `output_dir` must not exist or be empty; it appears only when complete.
     Seeds the process-global RNGs (python, numpy, torch) with `config.seed`.
+    `teacher_probabilities` (N, labels), row i for `examples[i]`, columns in `config.labels`'
+    order, turns on distillation (see TrainConfig); it needs `validation` and `config.labels`
+    so that rows and columns mean what the caller meant.
     """
     output_dir = Path(output_dir)
     check_output_dir(output_dir)
@@ -107,6 +140,7 @@ def train_text_model(
             "save_pretrained model directory"
         )
     data = _prepare_data(config, examples, validation)
+    teacher = _check_teacher(config, examples, validation, teacher_probabilities)
     train, held_out, labels = data
     positive_label = config.positive_label_among(labels)
     device = resolve_device(config.device)
@@ -116,7 +150,7 @@ def train_text_model(
     tokenizer = load_tokenizer(config.base_model_dir)
     classifier = build_classifier(config, len(labels), device)
     total_params = sum(p.numel() for p in classifier.parameters())
-    fit = Fit(config, tokenizer, classifier, data, device, monitor)
+    fit = Fit(config, tokenizer, classifier, data, device, monitor, teacher)
 
     best_value, best_epoch, best_state, best_eval = -1.0, 0, None, {}
     history: list[dict[str, Any]] = []
@@ -163,7 +197,10 @@ def train_text_model(
 
     if best_state is None:  # only possible if the metric were NaN
         raise RuntimeError(f"no epoch produced a finite {config.metric}; check the data")
-    fit.restore(best_state)
+    if config.restore_best_epoch:
+        fit.restore(best_state)
+    else:  # the last epoch's weights are what is saved; report that epoch's figures
+        best_epoch, best_eval = epochs_run, evaluation
     if config.lora is not None:
         classifier.backbone = classifier.backbone.merge_and_unload()
 

@@ -21,6 +21,11 @@ def test_defaults_match_contract() -> None:
     assert (config.task_type, config.epochs, config.batch_size) == ("classification", 4, 32)
     assert config.learning_rate == 5e-5 and config.metric == "macro_f1"
     assert config.lora is None and config.max_train_seconds is None
+    assert (config.lr_schedule, config.warmup_fraction, config.restore_best_epoch) == (
+        "linear",
+        0.1,
+        True,
+    )
     assert LoraSettings() == LoraSettings(8, 16, 0.1, ("query", "value"))
 
 
@@ -69,6 +74,10 @@ def test_to_dict_is_json_safe_and_round_trips() -> None:
         ({"group_by_length": 1}, "group_by_length"),
         ({"label_smoothing": 1.0}, "label_smoothing"),
         ({"label_smoothing": -0.1}, "label_smoothing"),
+        ({"lr_schedule": "cosine"}, "lr_schedule"),
+        ({"restore_best_epoch": "no"}, "restore_best_epoch"),
+        ({"distillation_weight": 1.5}, "distillation_weight"),
+        ({"distillation_temperature": 0}, "distillation_temperature"),
         ({"lora": {"r": 0}}, "r"),
         ({"lora": {"dropout": 1.5}}, "dropout"),
         ({"lora": {"target_modules": "query"}}, "target_modules"),
