@@ -79,7 +79,9 @@ def scores(predicted: Sequence[str], truth: Sequence[str]) -> dict[str, Any]:
         return {"accuracy": None, "macro_f1": None, "n": 0}
     return {
         "accuracy": float(accuracy_score(truth, predicted)),
-        "macro_f1": float(f1_score(truth, predicted, labels=LABEL_ORDER, average="macro")),
+        "macro_f1": float(
+            f1_score(truth, predicted, labels=LABEL_ORDER, average="macro", zero_division=0)
+        ),
         "n": len(truth),
     }
 
