@@ -22,6 +22,9 @@ class NextItemConfig:
         (cheap up to tens of thousands of items).
     id_dropout: share of items whose learnt id vector is hidden per batch, so the text path
         alone must rank them: that is what a new item has.
+    windows_per_user: train on each user's most recent `windows_per_user` windows of max_len
+        transitions (0 = all of them): recent behaviour predicts the next item best, and an
+        epoch costs a fraction of the full history's.
     epochs/patience: at most `epochs` passes; stop after `patience` without a better
         validation NDCG@10 (0 = never stop early). The best epoch is kept.
     blend: choose weights for EASE and popularity scores on the validation split and add them
@@ -37,6 +40,7 @@ class NextItemConfig:
     dropout: float = 0.2
     id_dropout: float = 0.25
     negatives: int = 0
+    windows_per_user: int = 0
     epochs: int = 40
     patience: int = 5
     batch_size: int = 128
@@ -57,6 +61,7 @@ class NextItemConfig:
             "heads": 1,
             "max_len": 2,
             "negatives": 0,
+            "windows_per_user": 0,
             "epochs": 1,
             "patience": 0,
             "batch_size": 1,

@@ -87,14 +87,19 @@ def pad_left(sequences: list[np.ndarray], length: int, pad: int) -> np.ndarray:
 
 
 def training_windows(
-    sequences: tuple[np.ndarray, ...] | list[np.ndarray], max_len: int
+    sequences: tuple[np.ndarray, ...] | list[np.ndarray], max_len: int, per_user: int = 0
 ) -> list[np.ndarray]:
     """Cut each sequence into windows of max_len + 1 items (inputs + next items), from the end,
-    overlapping by one item so every transition is a target exactly once per epoch."""
+    overlapping by one item so every transition is a target exactly once per epoch.
+
+    `per_user` > 0 keeps only each user's most recent windows (tastes drift; old history is
+    still read as context by later windows' inputs only when it falls inside them).
+    """
     windows = []
     for seq in sequences:
-        end = len(seq)
-        while end >= 2:
+        end, taken = len(seq), 0
+        while end >= 2 and (not per_user or taken < per_user):
+            taken += 1
             start = max(0, end - max_len - 1)
             windows.append(np.asarray(seq[start:end], dtype=np.int64))
             end = start + 1

@@ -113,7 +113,7 @@ def fit_network(
     optimizer = torch.optim.AdamW(
         net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
-    windows = training_windows(train.sequences, config.max_len)
+    windows = training_windows(train.sequences, config.max_len, config.windows_per_user)
     if not windows:
         raise ValueError("no user has two items in a row to learn from; need more events")
     rng = np.random.default_rng(config.seed)
