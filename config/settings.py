@@ -455,6 +455,9 @@ RECOMMENDER_RECENT_ITEMS = env.int("RECOMMENDER_RECENT_ITEMS", default=10)
 RECOMMENDER_INDEX_APPROXIMATE_THRESHOLD = env.int(
     "RECOMMENDER_INDEX_APPROXIMATE_THRESHOLD", default=20_000
 )
+# FAISS threads in processes that search the item index (web): a search of a few rows is
+# fastest on one thread (0: leave FAISS's default, one per core).
+RECOMMENDER_SEARCH_THREADS = env.int("RECOMMENDER_SEARCH_THREADS", default=1)
 # Ranking blend: model score (when a recommender.next_item version is promoted), each source's
 # prior, popularity and recency; all scores are scaled to [0, 1] before they are weighted.
 RECOMMENDER_BLEND_WEIGHTS = {

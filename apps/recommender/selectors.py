@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -134,32 +134,32 @@ class RecentItem:
 class UserHistory:
     """A user's recent distinct items (newest first) and what they saw or bought."""
 
+    user_id: int | None  # None: no events yet (maybe not even a row)
     recent: list[RecentItem]
     seen_ids: set[int]
     purchased_ids: set[int]
 
 
 def user_history(
-    *, client_id: int, user_id: int | None, recent: int, scan: int = 500
+    *, client_id: int, user_external_id: str, recent: int, scan: int = 500
 ) -> UserHistory:
-    """The last `scan` events of the user in one query; `recent` distinct items kept in order."""
-    if user_id is None:
-        return UserHistory(recent=[], seen_ids=set(), purchased_ids=set())
+    """The user's last `scan` events in one query (the user row comes with them)."""
     rows = (
-        Event.objects.filter(client_id=client_id, user_id=user_id)
+        Event.objects.filter(client_id=client_id, user__external_id=user_external_id)
         .order_by("-occurred_at", "-id")
-        .values_list("item_id", "item__title", "type", "occurred_at")[:scan]
+        .values_list("user_id", "item_id", "item__title", "type", "occurred_at")[:scan]
     )
+    user_id: int | None = None
     recent_items: list[RecentItem] = []
     seen: set[int] = set()
     purchased: set[int] = set()
-    for item_id, title, event_type, occurred_at in rows:
+    for user_id, item_id, title, event_type, occurred_at in rows:  # noqa: B007
         if event_type == EventType.PURCHASE:
             purchased.add(item_id)
         if item_id not in seen and len(recent_items) < recent:
             recent_items.append(RecentItem(item_id, title, event_type, occurred_at))
         seen.add(item_id)
-    return UserHistory(recent=recent_items, seen_ids=seen, purchased_ids=purchased)
+    return UserHistory(user_id, recent_items, seen, purchased)
 
 
 def _event_weight_expression() -> Case:
@@ -205,15 +205,3 @@ def popular_items(*, client_id: int, window_hours: int, now: datetime) -> list[P
     )
     cache.set(key, rows, timeout=settings.RECOMMENDER_POPULAR_CACHE_S)
     return [PopularItem(*row) for row in rows]
-
-
-def newest_items(*, client_id: int, limit: int, category: str | None = None) -> list[int]:
-    """Fallback for a shop without events yet: its newest recommendable items."""
-    rows = Item.objects.filter(client_id=client_id, available=True, removed=False)
-    if category:
-        rows = rows.filter(category=category)
-    return list(rows.order_by("-created_at", "-id").values_list("id", flat=True)[:limit])
-
-
-def item_titles(*, item_ids: Collection[int]) -> dict[int, str]:
-    return dict(Item.objects.filter(id__in=list(item_ids)).values_list("id", "title"))

@@ -16,11 +16,7 @@ from datetime import datetime
 
 import numpy as np
 
-from apps.recommender.selectors import (
-    PopularItem,
-    RecommendableIds,
-    newest_items,
-)
+from apps.recommender.selectors import PopularItem, RecommendableIds
 from apps.recommender.services.cooccurrence import cooccurrence_neighbours
 from apps.recommender.services.item_index import item_neighbours, item_vectors, text_vector
 
@@ -155,9 +151,13 @@ def popular_candidates(
     return [Candidate(item, "popular", scores[item]) for item in kept]
 
 
-def new_candidates(*, client_id: int, limit: int, flt: CandidateFilter) -> list[Candidate]:
-    ids = newest_items(
-        client_id=client_id, limit=limit + len(flt.exclude_ids), category=flt.category
-    )
-    kept = [item for item in ids if item not in flt.exclude_ids][:limit]
+def new_candidates(*, limit: int, flt: CandidateFilter) -> list[Candidate]:
+    """The newest recommendable items (highest ids: ids grow with creation), no query."""
+    newest = flt.recommendable.allowed(category=flt.category)[::-1]
+    kept: list[int] = []
+    for item in newest.tolist():
+        if item not in flt.exclude_ids:
+            kept.append(item)
+            if len(kept) == limit:
+                break
     return [Candidate(item, "new", 1.0 - rank / (limit + 1)) for rank, item in enumerate(kept)]

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count
 from django.utils import timezone
 from scipy import sparse
 
@@ -26,8 +25,7 @@ from apps.recommender.models import Event
 log = logging.getLogger(__name__)
 
 ON_DEMAND_TTL_S = 300
-ON_DEMAND_USERS = 500  # users of an item read by the on-demand fallback
-ON_DEMAND_PER_REQUEST = 3  # items computed on demand per request; the rest wait for the task
+ON_DEMAND_USERS = 500  # recent users per item read by the on-demand fallback
 STORE_CHUNK = 2000
 
 Neighbours = list[tuple[int, float]]  # (item id, score in (0, 1]), best first
@@ -143,6 +141,9 @@ def cooccurrence_refresh(
         since = now - timedelta(days=settings.RECOMMENDER_COOCCURRENCE_DAYS)
         pairs, events = _recent_pairs(client_id=client_id, since=since, until=now)
         table = cooccurrence_matrix(pairs, neighbours=settings.RECOMMENDER_COOCCURRENCE_NEIGHBOURS)
+        with_neighbours = len(table)
+        for _, item in pairs:  # "none" is an answer too: no on-demand query for these items
+            table.setdefault(item, [])
         generation = str(int(now.timestamp() * 1000))
         ttl_s = max(2 * settings.RECOMMENDER_COOCCURRENCE_REFRESH_S, 3600)
         entries = list(table.items())
@@ -162,7 +163,7 @@ def cooccurrence_refresh(
     cooccurrence_status_set(
         client_id=client_id,
         state="done",
-        items=len(table),
+        items=with_neighbours,
         users=len({user for user, _ in pairs}),
         events=events,
         seconds=seconds,
@@ -171,28 +172,36 @@ def cooccurrence_refresh(
     return cooccurrence_status(client_id=client_id)  # type: ignore[return-value]
 
 
-def _on_demand(*, client_id: int, item_id: int, now: datetime) -> Neighbours:
-    """One item's neighbours straight from the events (an item newer than the last refresh)."""
+def _on_demand(*, client_id: int, item_ids: Sequence[int], now: datetime) -> dict[int, Neighbours]:
+    """Neighbours of items newer than the last refresh, straight from the events: two queries
+    for all of them (their recent users, then what those users touched)."""
     since = now - timedelta(days=settings.RECOMMENDER_COOCCURRENCE_DAYS)
-    window = Event.objects.filter(client_id=client_id, occurred_at__gte=since)
-    users = list(
-        window.filter(item_id=item_id)
+    window = Event.objects.filter(client_id=client_id, occurred_at__gte=since, occurred_at__lte=now)
+    seed_users = list(
+        window.filter(item_id__in=list(item_ids))
         .order_by("-occurred_at")
-        .values_list("user_id", flat=True)
-        .distinct()[:ON_DEMAND_USERS]
+        .values_list("item_id", "user_id")[: ON_DEMAND_USERS * len(item_ids)]
     )
-    if not users:
-        return []
-    rows = (
-        window.filter(user_id__in=users)
-        .exclude(item_id=item_id)
-        .values("item_id")
-        .annotate(users=Count("user_id", distinct=True))
-        .order_by("-users", "item_id")
-        .values_list("item_id", "users")[: settings.RECOMMENDER_COOCCURRENCE_NEIGHBOURS]
-    )
-    # share of this item's users who also touched the other (no refresh: no per-item counts)
-    return [(other, round(n / len(users), 6)) for other, n in rows]
+    users_of: dict[int, set[int]] = {item: set() for item in item_ids}
+    for item, user in seed_users:
+        users_of[item].add(user)
+    all_users = set().union(*users_of.values())
+    touched: dict[int, set[int]] = {}
+    if all_users:
+        for user, item in window.filter(user_id__in=all_users).values_list("user_id", "item_id"):
+            touched.setdefault(user, set()).add(item)
+    limit = settings.RECOMMENDER_COOCCURRENCE_NEIGHBOURS
+    result: dict[int, Neighbours] = {}
+    for item, users in users_of.items():
+        counts: dict[int, int] = {}
+        for user in users:
+            for other in touched.get(user, ()):
+                if other != item:
+                    counts[other] = counts.get(other, 0) + 1
+        # share of this item's users who also touched the other (no per-item totals here)
+        ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:limit]
+        result[item] = [(other, round(n / len(users), 6)) for other, n in ranked]
+    return result
 
 
 def cooccurrence_neighbours(
@@ -212,7 +221,11 @@ def cooccurrence_neighbours(
         if item not in result or key.startswith("recommender:cooc:"):
             result[item] = value  # the precomputed entry wins over an on-demand one
     missing = [item for item in item_ids if item not in result]
-    for item in missing[:ON_DEMAND_PER_REQUEST]:
-        result[item] = _on_demand(client_id=client_id, item_id=item, now=now)
-        cache.set(_on_demand_key(client_id, item), result[item], timeout=ON_DEMAND_TTL_S)
+    if missing:
+        computed = _on_demand(client_id=client_id, item_ids=missing, now=now)
+        cache.set_many(
+            {_on_demand_key(client_id, item): value for item, value in computed.items()},
+            timeout=ON_DEMAND_TTL_S,
+        )
+        result.update(computed)
     return result

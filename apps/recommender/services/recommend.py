@@ -92,9 +92,15 @@ def recommendations_for_user(
     context = _context_seed(client=client, external_id=context_item)
     variant: Variant | None = variant_for_user(client=client, user_external_id=user_external_id)
     strategy = variant.strategy if variant else Variant.Strategy.RANKED
-    user = _user_get_or_create(client=client, external_id=user_external_id)
     history = user_history(
-        client_id=client.id, user_id=user.id, recent=settings.RECOMMENDER_RECENT_ITEMS
+        client_id=client.id,
+        user_external_id=user_external_id,
+        recent=settings.RECOMMENDER_RECENT_ITEMS,
+    )
+    user = (
+        ShopUser(id=history.user_id, client=client, external_id=user_external_id)
+        if history.user_id is not None
+        else _user_get_or_create(client=client, external_id=user_external_id)
     )
     excluded = {"seen": history.seen_ids, "purchased": history.purchased_ids}.get(exclude, set())
     flt = CandidateFilter(
@@ -124,14 +130,16 @@ def recommendations_for_user(
     candidates = merge_candidates(*groups)
     if len(candidates) < k:  # a shop without events yet: its newest items fill the list
         candidates = merge_candidates(
-            list(candidates.values()), new_candidates(client_id=client.id, limit=pool, flt=flt)
+            list(candidates.values()), new_candidates(limit=pool, flt=flt)
         )
 
     model = ModelScores({}, None, None)
     if strategy == Variant.Strategy.RANKED:
         model = model_scores(
             client_id=client.id,
-            recent_item_ids=[seed.item_id for seed in ([context] if context else []) + seeds],
+            # oldest first, the item on screen last: the model reads a sequence in time order
+            recent_item_ids=[seed.item_id for seed in reversed(seeds)]
+            + ([context.item_id] if context else []),
             candidate_ids=list(candidates),
             version_id=variant.model_version_id if variant else None,
         )
