@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from apps.recommender.services import EXCLUDE_CHOICES, EventRowSerializer, ItemRowSerializer
@@ -14,21 +14,21 @@ class ItemsUpsertInput(serializers.Serializer):
     items = serializers.ListField(child=serializers.JSONField())
 
 
+@extend_schema_serializer(component_name="RecommenderItemsUpsert")
 class ItemsUpsertDoc(serializers.Serializer):
     items = ItemRowSerializer(many=True)
-
-    class Meta:
-        ref_name = "ItemsUpsertRequest"
 
 
 class EventsIngestInput(serializers.Serializer):
     events = serializers.ListField(child=serializers.JSONField())
 
 
+@extend_schema_serializer(component_name="RecommenderEventsIngest")
 class EventsIngestDoc(serializers.Serializer):
     events = EventRowSerializer(many=True)
 
 
+@extend_schema_serializer(component_name="RecommenderRowResult")
 class RowResultOutput(serializers.Serializer):
     index = serializers.IntegerField(help_text="Position of the row in the request")
     external_id = serializers.CharField(allow_null=True)
@@ -38,6 +38,7 @@ class RowResultOutput(serializers.Serializer):
     errors = serializers.DictField(help_text="Field -> messages; empty unless status is error")
 
 
+@extend_schema_serializer(component_name="RecommenderItemsUpsertResult")
 class ItemsUpsertOutput(serializers.Serializer):
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
@@ -46,6 +47,7 @@ class ItemsUpsertOutput(serializers.Serializer):
     results = RowResultOutput(many=True)
 
 
+@extend_schema_serializer(component_name="RecommenderEventsIngestResult")
 class EventsIngestOutput(serializers.Serializer):
     created = serializers.IntegerField()
     duplicate = serializers.IntegerField()
@@ -82,6 +84,7 @@ class PopularQuery(serializers.Serializer):
     )
 
 
+@extend_schema_serializer(component_name="RecommenderItem")
 class RecommendedItemOutput(serializers.Serializer):
     item_id = serializers.CharField(help_text="The item's external id")
     title = serializers.CharField()
@@ -93,6 +96,7 @@ class RecommendedItemOutput(serializers.Serializer):
     )
 
 
+@extend_schema_serializer(component_name="RecommenderList")
 class RecommendationsOutput(serializers.Serializer):
     items = RecommendedItemOutput(many=True)
     model_version = serializers.CharField(

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from apps.recommender.exceptions import ItemNotFound
@@ -33,6 +34,7 @@ TEXT_FIELDS = ("title", "description", "tags", "category")
 ITEM_FIELDS = (*TEXT_FIELDS, "price", "available")
 
 
+@extend_schema_serializer(component_name="RecommenderItemRow")
 class ItemRowSerializer(serializers.Serializer):
     """One catalogue row. A new item needs a title; an update may send only what changes."""
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from apps.recommender.models import Event, EventType, Item, ShopClient, ShopUser
@@ -29,6 +30,7 @@ from apps.recommender.services.batches import (
 log = logging.getLogger(__name__)
 
 
+@extend_schema_serializer(component_name="RecommenderEventRow")
 class EventRowSerializer(serializers.Serializer):
     """One event. `value` is the rating for `rating` (required there), else e.g. a quantity."""
 
