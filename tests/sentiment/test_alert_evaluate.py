@@ -140,3 +140,18 @@ def test_topic_filter_evaluates_only_those_topics() -> None:
     rule_create(None)
     alerts_evaluate(now=NOW, topic_ids=[second.id])
     assert list(Alert.objects.values_list("topic", flat=True)) == [second.id]
+
+
+def test_headline_links_are_web_links_only() -> None:
+    topic = TopicFactory()
+    burst_add(topic, end=NOW)
+    bad = articles_add(
+        topic, times=[NOW - timedelta(minutes=1)], sentiment=Sentiment.NEGATIVE, p_negative=0.999
+    )[0]
+    bad.url = "javascript:alert(1)"
+    bad.save()
+    rule_create(topic)
+    alerts_evaluate(now=NOW)
+    headlines = Alert.objects.get().evidence["headlines"]
+    assert headlines[0]["article_id"] == bad.id and headlines[0]["url"] == ""
+    assert all(h["url"].startswith("https://") for h in headlines[1:])

@@ -102,7 +102,8 @@ def headlines_most_negative(*, topic: Topic, start: datetime, end: datetime) -> 
         {
             "article_id": article.id,
             "title": article.title,
-            "url": article.url,
+            # Only web links become links (email, admin): no javascript: or data: URLs.
+            "url": article.url if article.url.startswith(("https://", "http://")) else "",
             "source": article.source_name,
             "published_at": article.published_at.isoformat(),
             "p_negative": None if article.p_negative is None else round(article.p_negative, 3),
