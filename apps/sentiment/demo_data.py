@@ -78,7 +78,6 @@ class ReplayPlan:
 
     history_hours: float
     articles_per_hour_per_topic: float
-    mix: dict[str, float]
     burst_after_s: float | None  # None: no burst
     burst_span_s: float
 
@@ -90,6 +89,9 @@ class HeadlineWriter:
     topics: list[dict[str, Any]]
     templates: dict[str, Any]
     rng: random.Random = field(default_factory=random.Random)
+    # url -> the tone its template was written in. Never sent: the model scores the articles;
+    # tests use it to check the demo's rule against the stream without a trained model.
+    intended_tones: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_files(
@@ -109,7 +111,6 @@ class HeadlineWriter:
         return ReplayPlan(
             history_hours=float(values["history_hours"]),
             articles_per_hour_per_topic=float(values["articles_per_hour_per_topic"]),
-            mix=values["mix"],
             burst_after_s=None if overrides.get("no_burst") else float(values["burst_after_s"]),
             burst_span_s=float(values["burst_span_s"]),
         )
@@ -128,28 +129,32 @@ class HeadlineWriter:
             n=rng.choice([120, 300, 450, 800, 1200, 2500]),
         )
 
-    def _row(self, title: str, topic: dict[str, Any], published_at: datetime) -> dict[str, Any]:
+    def _row(
+        self, title: str, topic: dict[str, Any], published_at: datetime, tone: str
+    ) -> dict[str, Any]:
         publisher = self.rng.choice(self.templates["publishers"])
         token = f"{self.rng.getrandbits(48):012x}"
+        url = f"{DEMO_URL_PREFIX}{slugify(publisher)}/{topic['slug']}/{token}"
+        self.intended_tones[url] = tone
         return {
             "id": f"demo-{token}",
             "title": title,
             # The outlet and minute make each story's text unique, as real reports are.
             "body": f"{publisher}, {published_at:%d %b %H:%M} UTC. {title}.",
-            "url": f"{DEMO_URL_PREFIX}{slugify(publisher)}/{topic['slug']}/{token}",
+            "url": url,
             "source": publisher,
             "published_at": published_at.isoformat(),
             "language": "en",
         }
 
     def headline(self, published_at: datetime, topic: dict[str, Any] | None = None) -> dict:
-        """An everyday headline about a random topic, its tone drawn from the plan's mix."""
+        """An everyday headline about a random topic, its tone drawn from the replay mix."""
         topic = topic or self.rng.choice(self.topics)
         mix = self.templates["replay"]["mix"]
         tone = self.rng.choices(list(mix), weights=list(mix.values()))[0]
         group = "theme" if topic["kind"] == "theme" else "company"
         template = self.rng.choice(self.templates[group][tone])
-        return self._row(self._fill(template, topic), topic, published_at)
+        return self._row(self._fill(template, topic), topic, published_at, tone)
 
     def burst(self, start: datetime, span_s: float) -> list[dict[str, Any]]:
         """The developing story: each burst headline once, spread over `span_s` seconds."""
@@ -158,7 +163,9 @@ class HeadlineWriter:
         titles = list(spec["headlines"])
         step = span_s / max(1, len(titles) - 1)
         return [
-            self._row(self._fill(title, topic), topic, start + timedelta(seconds=i * step))
+            self._row(
+                self._fill(title, topic), topic, start + timedelta(seconds=i * step), "negative"
+            )
             for i, title in enumerate(titles)
         ]
 
