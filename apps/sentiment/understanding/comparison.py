@@ -101,8 +101,9 @@ def comparable_versions() -> list[ModelVersion]:
     return versions
 
 
-def _evaluate(version: ModelVersion, held_out: HeldOutSet) -> dict[str, Any]:
-    model = load_text_model(Path(version.artifact_path), device=settings.ML_DEVICE)
+def evaluate_artifact(artifact_dir: Path, held_out: HeldOutSet) -> dict[str, Any]:
+    """accuracy, macro_f1 and per_class of a saved model on the held-out headlines."""
+    model = load_text_model(Path(artifact_dir), device=settings.ML_DEVICE)
     scores = texts_score(model, held_out.headlines, batch_size=16, top_k=len(model.labels))
     probabilities = [
         [dict(score.probabilities).get(label, 0.0) for label in model.labels] for score in scores
@@ -126,7 +127,7 @@ def version_report(version: ModelVersion, held_out: HeldOutSet) -> VersionReport
     figures = cache.get(key)
     if figures is None:
         try:
-            figures = _evaluate(version, held_out)
+            figures = evaluate_artifact(Path(version.artifact_path), held_out)
         except (OSError, ValueError) as exc:  # artifact missing or incompatible: say so
             logger.warning("cannot evaluate %s on held-out labels: %s", version, exc)
             return VersionReport(version=version, error=f"{type(exc).__name__}: {exc}")
