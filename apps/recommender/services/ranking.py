@@ -15,14 +15,10 @@ from datetime import datetime
 
 from django.conf import settings
 
+from apps.recommender.next_item import next_item_scores
 from apps.recommender.selectors import ItemRow
 from apps.recommender.services.candidates import Candidate
 from ml.registry.models import ModelVersion
-
-try:  # the ranking model (r-core's part); until it is installed the blend runs without it
-    from apps.recommender.next_item import next_item_scores
-except ImportError:  # pragma: no cover - depends on which parts are deployed
-    next_item_scores = None
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +62,7 @@ def model_scores(
     version_id: int | None = None,
 ) -> ModelScores:
     """The next-item model's scores for the candidates; empty when no version is promoted."""
-    if next_item_scores is None or not candidate_ids:
+    if not candidate_ids:
         return ModelScores({}, None, None)
     result = next_item_scores(
         client_id=client_id,
