@@ -110,10 +110,7 @@ def rule_matches(
 
 
 def similarity_matches(
-    topics: Sequence[Topic],
-    description_vectors: np.ndarray,
-    scores: np.ndarray,
-    ids: np.ndarray,
+    topics: Sequence[Topic], scores: np.ndarray, ids: np.ndarray
 ) -> dict[tuple[int, int], MatchReason]:
     """Embedding reasons from a search of the topics' description vectors (one row each).
 

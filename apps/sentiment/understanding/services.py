@@ -90,7 +90,7 @@ def _embedding_matches(
         return {}
     vectors = serving.get_encoder().encode([topic.description for topic in described])
     scores, ids = index.search(np.asarray(vectors), len(present), allow_ids=present)
-    return similarity_matches(described, vectors, scores, ids)
+    return similarity_matches(described, scores, ids)
 
 
 def _matches_for(
