@@ -127,7 +127,6 @@ class RecentItem:
     item_id: int
     title: str
     event_type: str
-    occurred_at: datetime
 
 
 @dataclass(frozen=True)
@@ -147,17 +146,17 @@ def user_history(
     rows = (
         Event.objects.filter(client_id=client_id, user__external_id=user_external_id)
         .order_by("-occurred_at", "-id")
-        .values_list("user_id", "item_id", "item__title", "type", "occurred_at")[:scan]
+        .values_list("user_id", "item_id", "item__title", "type")[:scan]
     )
     user_id: int | None = None
     recent_items: list[RecentItem] = []
     seen: set[int] = set()
     purchased: set[int] = set()
-    for user_id, item_id, title, event_type, occurred_at in rows:  # noqa: B007
+    for user_id, item_id, title, event_type in rows:  # noqa: B007
         if event_type == EventType.PURCHASE:
             purchased.add(item_id)
         if item_id not in seen and len(recent_items) < recent:
-            recent_items.append(RecentItem(item_id, title, event_type, occurred_at))
+            recent_items.append(RecentItem(item_id, title, event_type))
         seen.add(item_id)
     return UserHistory(user_id, recent_items, seen, purchased)
 
