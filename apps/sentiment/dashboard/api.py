@@ -6,6 +6,7 @@ Thin edges: parse the query or body with a serializer, call a selector or servic
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -29,7 +30,7 @@ class TopicOverviewApi(APIView):
 
     permission_classes = [IsAnalyst]
 
-    @extend_schema(tags=["sentiment dashboard"], responses={200: dict})
+    @extend_schema(tags=["sentiment dashboard"], responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         return Response({"topics": [s.to_dict() for s in selectors.topics_overview()]})
 
@@ -39,7 +40,11 @@ class TopicTimelineApi(APIView):
 
     permission_classes = [IsAnalyst]
 
-    @extend_schema(tags=["sentiment dashboard"], parameters=[TimelineQuerySerializer])
+    @extend_schema(
+        tags=["sentiment dashboard"],
+        parameters=[TimelineQuerySerializer],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request, slug: str) -> Response:
         query = TimelineQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -64,7 +69,11 @@ class LabellingQueueApi(APIView):
 
     permission_classes = [IsAnalyst]
 
-    @extend_schema(tags=["sentiment labelling"], parameters=[LabellingQueueQuerySerializer])
+    @extend_schema(
+        tags=["sentiment labelling"],
+        parameters=[LabellingQueueQuerySerializer],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request) -> Response:
         query = LabellingQueueQuerySerializer(
             data={
@@ -94,7 +103,9 @@ class ArticleLabelCreateApi(APIView):
         label = serializers.ChoiceField(choices=Sentiment.values)
         held_out = serializers.BooleanField(default=False)
 
-    @extend_schema(tags=["sentiment labelling"], request=InputSerializer)
+    @extend_schema(
+        tags=["sentiment labelling"], request=InputSerializer, responses={201: OpenApiTypes.OBJECT}
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
