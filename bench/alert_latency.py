@@ -3,7 +3,8 @@
 Usage:
     .venv/bin/python bench/alert_latency.py --data DIR [--articles 1000] [--topics 10]
         [--batch 100] [--negative-share 0.8] [--train-n 600] [--epochs 1] [--concurrency 2]
-        [--timeout-s 600] [--keep-db] [--model-cache DIR] [--out bench/results/alert_latency.json]
+        [--timeout-s 600] [--split-queues] [--keep-db] [--model-cache DIR]
+        [--out bench/results/alert_latency.json]
 
 DIR is the Financial PhraseBank folder (`Sentences_50Agree.txt`, `sentence@label`, latin-1) or
 any folder with a `train.csv` (`text,label`: positive / neutral / negative). Without it, or
@@ -14,8 +15,10 @@ What runs, all for real: a scratch PostgreSQL database (`<DATABASE_URL's name>_a
 dropped afterwards unless --keep-db); the mailbox SMTP server (apps/sentiment/mailbox.py,
 aiosmtpd, in this process) as EMAIL_URL; a `sentiment.headline` model fine-tuned here through
 the registry (--train-n stratified PhraseBank sentences, --epochs) and promoted; one Celery
-worker on both queues (`default,gpu`, --concurrency processes) and celery beat; the push API
-through Django's test client in this process, with an IngestClient key.
+worker on both queues (`default,gpu`, --concurrency processes; --split-queues: one per queue)
+and celery beat; the push API through Django's test client in this process, with an
+IngestClient key. The 1-minute load average is recorded: other jobs on the machine slow the
+workers and show in the latency.
 
 Scenario: --topics companies (aliases only), one alert rule over every topic (15 min window,
 at least 10 articles, negative share 0.5, surge factor 2, 60 min cooldown) and one subscriber.
@@ -155,11 +158,20 @@ def burst_articles(
 ) -> list[BurstArticle]:
     negatives = [t for t, label in pairs if label == "negative"]
     neutrals = [t for t, label in pairs if label == "neutral"]
+    # Each topic draws its sentences without replacement: "<company>: <sentence>" never repeats
+    # (a repeat would be a duplicate by content hash, not a new article).
+    draws = {
+        topic: (
+            iter(rng.sample(negatives, len(negatives))),
+            iter(rng.sample(neutrals, len(neutrals))),
+        )
+        for topic in topics
+    }
     articles = []
     for i in range(n):
         topic = topics[i % len(topics)]
         negative = rng.random() < negative_share
-        sentence = rng.choice(negatives if negative else neutrals)
+        sentence = next(draws[topic][0 if negative else 1])
         articles.append(
             BurstArticle(
                 row={
@@ -283,28 +295,38 @@ def run(args: argparse.Namespace, pairs: list[tuple[str, str]], work: Path) -> d
             f"{version.metrics.get('accuracy', float('nan')):.3f}"
         )
         worker_env = {**os.environ, **env_overrides}
-        worker_log = work / "worker.log"
-        processes.append(
-            start_process(
-                [
-                    "worker",
-                    "-Q",
-                    "default,gpu",
-                    "--concurrency",
-                    str(args.concurrency),
-                    "--prefetch-multiplier",
-                    "1",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "-n",
-                    f"bench-{run_id}@%h",
-                    "--loglevel",
-                    "INFO",
-                ],
-                worker_env,
-                worker_log,
-            )
+        # One worker on both queues (the default), or one per queue as ARCHITECTURE.md deploys
+        # them, so alert evaluation never waits behind a scoring batch.
+        plan = (
+            [("gpu", args.concurrency), ("default", 1)]
+            if args.split_queues
+            else [("default,gpu", args.concurrency)]
         )
+        worker_logs = []
+        for queues, concurrency in plan:
+            log_path = work / f"worker-{queues.replace(',', '-')}.log"
+            worker_logs.append(log_path)
+            processes.append(
+                start_process(
+                    [
+                        "worker",
+                        "-Q",
+                        queues,
+                        "--concurrency",
+                        str(concurrency),
+                        "--prefetch-multiplier",
+                        "1",
+                        "--without-gossip",
+                        "--without-mingle",
+                        "-n",
+                        f"bench-{queues.replace(',', '-')}-{run_id}@%h",
+                        "--loglevel",
+                        "INFO",
+                    ],
+                    worker_env,
+                    log_path,
+                )
+            )
         processes.append(
             start_process(
                 ["beat", "--loglevel", "WARNING", "-s", str(work / "beat-schedule")],
@@ -313,7 +335,9 @@ def run(args: argparse.Namespace, pairs: list[tuple[str, str]], work: Path) -> d
             )
         )
         wait_for(
-            lambda: "ready." in worker_log.read_text(), timeout_s=180, what="the Celery worker"
+            lambda: all("ready." in log.read_text() for log in worker_logs),
+            timeout_s=180,
+            what="the Celery workers",
         )
         return _measure(args, pairs, rng, run_id, accepted)
     finally:
@@ -496,6 +520,7 @@ def _measure(
         rng=rng,
     )
     arrival: dict[str, float] = {}
+    load_at_start = os.getloadavg()[0]
     burst_started = time.time()
     for start in range(0, len(burst), args.batch):
         chunk = burst[start : start + args.batch]
@@ -503,7 +528,10 @@ def _measure(
         published = datetime.fromtimestamp(sent_at, tz=UTC).isoformat()
         body = _push(client, [{**a.row, "published_at": published} for a in chunk])
         if body["created"] != len(chunk):
-            raise SystemExit(f"burst rows not all created: {body['failed']} failed")
+            raise SystemExit(
+                f"burst rows not all created: {body['duplicates']} duplicates, "
+                f"{body['failed']} failed"
+            )
         for article in chunk:
             arrival[article.row["id"]] = sent_at
     burst_s = time.time() - burst_started
@@ -511,25 +539,35 @@ def _measure(
 
     topic_ids = dict(Topic.objects.values_list("name", "id"))
 
-    def emails_in() -> dict[int, float]:
-        """topic id -> when its first FIRED email was accepted by the SMTP server."""
+    def emails_in() -> tuple[dict[int, Any], dict[int, float]]:
+        """Each topic's fired alert, and when the email that told of it was accepted.
+
+        One email per subscriber groups the alerts a rule fired in one evaluation (same rule,
+        same fired_at); its outbox row points at the first of them.
+        """
+        alerts = {
+            alert.topic_id: alert
+            for alert in Alert.objects.filter(topic_id__in=topic_ids.values()).order_by("-fired_at")
+        }
+        accepted_by_event: dict[tuple[int, Any], float] = {}
         rows = EmailOutbox.objects.filter(kind=EmailOutbox.Kind.FIRED).values_list(
-            "alert__topic_id", "message_id"
+            "alert__rule_id", "alert__fired_at", "message_id"
         )
-        got: dict[int, float] = {}
-        for topic_id, message_id in rows:
-            if message_id.strip() in accepted:
-                got[topic_id] = min(got.get(topic_id, 1e18), accepted[message_id.strip()])
-        return got
+        for rule_id, fired_at, message_id in rows:
+            if (at := accepted.get(message_id.strip())) is not None:
+                event = (rule_id, fired_at)
+                accepted_by_event[event] = min(accepted_by_event.get(event, at), at)
+        received = {
+            topic_id: accepted_by_event[(alert.rule_id, alert.fired_at)]
+            for topic_id, alert in alerts.items()
+            if (alert.rule_id, alert.fired_at) in accepted_by_event
+        }
+        return alerts, received
 
     deadline = time.monotonic() + args.timeout_s
-    while len(emails_in()) < len(topics) and time.monotonic() < deadline:
+    while len(emails_in()[1]) < len(topics) and time.monotonic() < deadline:
         time.sleep(0.5)
-    received = emails_in()
-    alerts = {
-        alert.topic_id: alert
-        for alert in Alert.objects.order_by("-fired_at").filter(topic__name__in=topics)
-    }
+    alerts, received = emails_in()
 
     latencies: list[float] = []
     after_alert = missed = 0
@@ -563,6 +601,9 @@ def _measure(
         )
     p99 = None if missed else percentile(latencies, 99)
     return {
+        "emails_accepted": len(accepted),
+        "load_avg_1m_at_burst": round(load_at_start, 2),
+        "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
         "articles": len(burst),
         "topics": len(topics),
         "batch_rows": args.batch,
@@ -624,6 +665,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
     parser.add_argument("--timeout-s", type=float, default=600)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--split-queues",
+        action="store_true",
+        help="a worker per queue (gpu: --concurrency, default: 1) instead of one on both",
+    )
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument(
         "--model-cache",
