@@ -692,7 +692,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="alert-latency-") as tmp:
         result = run(args, pairs, Path(tmp))
     print_table(result)
-    params = {k: v for k, v in vars(args).items() if k not in {"data", "out", "keep_db"}}
+    params = {
+        k: v for k, v in vars(args).items() if k not in {"data", "out", "keep_db", "model_cache"}
+    }
     result_write(
         args.out,
         {**result_header("bench/alert_latency.py"), "params": params, "results": result},
