@@ -15,11 +15,13 @@ class RecommenderConfig(AppConfig):
         # demo from here, as apps/chat/apps.py does.
         from apps.core.demo import DemoContribution, demo_register
         from apps.recommender.demo_data import load_demo_shop
+        from apps.recommender.training import NEXT_ITEM_TASK
 
         demo_register(
             DemoContribution(
                 app="recommender",
                 load_data=load_demo_shop,
+                training_tasks=(NEXT_ITEM_TASK,),  # the ranking model, on the demo's events
                 urls=(
                     ("Demo shop", "recommender:shop"),
                     ("A/B experiments", "admin:recommender_experiment_changelist"),

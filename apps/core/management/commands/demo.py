@@ -24,6 +24,15 @@ from ml.registry.catalog import training_task_get
 ROOT = Path(settings.BASE_DIR)
 
 
+def _metrics_summary(metrics: dict) -> str:
+    """A classifier's accuracy and macro-F1, or a ranking model's NDCG@10 and Recall@10."""
+    if "ndcg_at_10" in metrics:
+        return (
+            f"NDCG@10 {metrics['ndcg_at_10']:.3f}, Recall@10 {metrics.get('recall_at_10', 0):.3f}"
+        )
+    return f"accuracy {metrics.get('accuracy', 0):.3f}, macro-F1 {metrics.get('macro_f1', 0):.3f}"
+
+
 class Command(BaseCommand):
     help = "Set up the demo (data, models, admin login) and run web, worker and beat."
 
@@ -85,7 +94,7 @@ class Command(BaseCommand):
         if current is not None and not force:
             self.stdout.write(
                 f"  {task}: v{current.version} already in production "
-                f"(macro-F1 {current.metrics.get('macro_f1', 0):.3f}); --retrain to redo"
+                f"({_metrics_summary(current.metrics)}); --retrain to redo"
             )
             return
         version = services.model_version_queue(
@@ -105,8 +114,7 @@ class Command(BaseCommand):
         bar.close()
         services.model_version_promote(version=trained)
         self.stdout.write(
-            f"  {task}: v{trained.version} promoted, accuracy {trained.metrics['accuracy']:.3f}, "
-            f"macro-F1 {trained.metrics['macro_f1']:.3f}, "
+            f"  {task}: v{trained.version} promoted, {_metrics_summary(trained.metrics)}, "
             f"{trained.train_seconds:.0f}s on {trained.device}"
         )
 
