@@ -482,7 +482,16 @@ RECOMMENDER_NEXT_ITEM_EVENT_WEIGHTS = {
     "purchase": 4.0,
 }
 # Hyper-parameters (ml/recsys/config.py NextItemConfig); any key may be overridden per version.
-RECOMMENDER_NEXT_ITEM_HYPERPARAMETERS = {"epochs": 40, "patience": 5}
+# The settings bench/rec_quality.py measured on MovieLens (bench/results/rec_quality.json):
+# full softmax, each user's latest 50 transitions per epoch, EASE + popularity blend.
+RECOMMENDER_NEXT_ITEM_HYPERPARAMETERS = {
+    "max_len": 50,
+    "windows_per_user": 1,
+    "batch_size": 32,
+    "learning_rate": 2e-3,
+    "epochs": 20,
+    "patience": 4,
+}
 # Retrain on a schedule (a new candidate version; a person promotes it): every N hours, 0 = off.
 RECOMMENDER_NEXT_ITEM_RETRAIN_HOURS = env.int("RECOMMENDER_NEXT_ITEM_RETRAIN_HOURS", default=24)
 # The scheduled retrain is skipped below this many events (nothing worth learning yet).
