@@ -36,7 +36,7 @@ def run_probe(preload: str, tmp_path: Path) -> str:
 @pytest.mark.django_db(transaction=True)
 def test_the_server_preloads_the_encoder_at_start(tmp_path: Path) -> None:
     assert run_probe("1", tmp_path) == (
-        "encoder True batchers ['encoder'] warm-up done apps ['chat']"
+        "encoder True batchers ['encoder'] warm-up done apps ['chat', 'recommender']"
     )
 
 

@@ -85,8 +85,12 @@ def test_articles_are_scored_on_the_worker_and_rescored_after_each_promotion(
 
     late = ArticleFactory(title="Acme names a new chief executive")
     articles_ingested.send(sender=Article, article_ids=[late.id])
+    # Scores commit before the matching step (which embeds the article first): wait for both.
     wait_until(
-        lambda: Article.objects.filter(id=late.id, sentiment_version=v1).exists(),
+        lambda: (
+            Article.objects.filter(id=late.id, sentiment_version=v1).exists()
+            and TopicMatch.objects.filter(topic=topic, article=late).exists()
+        ),
         celery_worker_process,
     )
     assert_scored_by(late, v1)
