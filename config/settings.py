@@ -86,19 +86,6 @@ DATABASES = {
 # of connecting (a PostgreSQL backend fork) twice per chat message. Health-checked on reuse.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
-# Under ASGI each HTTP request runs in a fresh thread, so persistent connections pile up one per
-# thread until PostgreSQL refuses more ("too many clients": HTTP 500s in bench/rec_load.py at 16
-# clients). DB_POOL=1 gives the process a psycopg pool instead (persistent connections off);
-# config/asgi.py turns it on for web servers unless DB_POOL says otherwise. Workers and commands
-# keep CONN_MAX_AGE.
-DB_POOL = env.bool("DB_POOL", default=False)
-if DB_POOL and DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
-        "max_size": env.int("DB_POOL_MAX_SIZE", default=16),
-        "timeout": env.float("DB_POOL_TIMEOUT_S", default=20.0),  # wait for a free connection
-    }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file (not :memory:) so a real worker process can see what the tests wrote.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
