@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import Count, Max, Min
 
@@ -174,7 +175,10 @@ def _attributed_per_variant(
     """One query: each click/purchase of an exposed user -> its last-touch impression's variant."""
     dialect = _DIALECTS.get(connection.vendor)
     if dialect is None:
-        raise NotImplementedError(f"A/B reports need PostgreSQL or SQLite, not {connection.vendor}")
+        # The attribution query is written per SQL dialect; the project runs on these two only.
+        raise ImproperlyConfigured(
+            f"A/B reports run on PostgreSQL or SQLite, not {connection.vendor}"
+        )
     window = timedelta(hours=experiment.attribution_window_hours)
     window_param = window if connection.vendor == "postgresql" else window.total_seconds() / 86400
     impression = Impression._meta.db_table
