@@ -252,6 +252,14 @@ _int8 = env.str("ML_ENCODER_INT8", default="auto").strip().lower()
 if _int8 not in {"auto", "1", "true", "yes", "on", "0", "false", "no", "off"}:
     raise ImproperlyConfigured(f"ML_ENCODER_INT8={_int8!r}: use auto, 1 or 0")
 ML_ENCODER_INT8 = None if _int8 == "auto" else _int8 in {"1", "true", "yes", "on"}
+# Fine-tuned classifiers (sentiment, chat intents): PyTorch int8 dynamic quantisation on CPU.
+# auto = on when the model runs on the CPU (bench/results/sentiment_quality.json: int8 vs fp32).
+_classifier_int8 = env.str("ML_CLASSIFIER_INT8", default="auto").strip().lower()
+if _classifier_int8 not in {"auto", "1", "0", "true", "false", "yes", "no", "on", "off"}:
+    raise ImproperlyConfigured(f"ML_CLASSIFIER_INT8={_classifier_int8!r}: use auto, 1 or 0")
+ML_CLASSIFIER_INT8 = (
+    None if _classifier_int8 == "auto" else _classifier_int8 in {"1", "true", "yes", "on"}
+)
 # The base encoder's transformer: "onnx" (ONNX Runtime, CPU only; about 2x faster per
 # question than PyTorch), "torch", or "auto" (onnx on CPU, torch on GPU).
 ML_ENCODER_RUNTIME = env.str("ML_ENCODER_RUNTIME", default="auto")

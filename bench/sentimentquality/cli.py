@@ -67,13 +67,26 @@ def _load_average(start: tuple[float, float, float]) -> dict[str, Any]:
     }
 
 
+def served_variants(rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every way a row can be served: "name" (fp32) and "name+int8" where it was measured."""
+    variants = {}
+    for name, row in rows.items():
+        variants[name] = row
+        if "int8" in row:
+            variants[f"{name}+int8"] = {**row, **row["int8"]}
+    return variants
+
+
 def served_choice(rows: dict[str, dict[str, Any]]) -> str | None:
-    """The row a deployment would pick without looking at test: best validation macro-F1 among
-    those fast enough in bulk (all rows when none is)."""
+    """The variant a deployment would pick without looking at test: best validation macro-F1
+    among those fast enough in bulk (all variants when none is)."""
+    variants = served_variants(rows)
     fast = {
-        n: r for n, r in rows.items() if r["headlines_per_s"]["bulk"] >= TARGETS["headlines_per_s"]
+        n: r
+        for n, r in variants.items()
+        if r["headlines_per_s"]["bulk"] >= TARGETS["headlines_per_s"]
     }
-    pool = fast or rows
+    pool = fast or variants
     if not pool:
         return None
     return max(pool, key=lambda n: pool[n]["validation"]["macro_f1"])
@@ -106,7 +119,7 @@ def build_result(
     served = served_choice(rows)
     result["served_technique"] = served
     if served is not None:
-        row = rows[served]
+        row = served_variants(rows)[served]
         result.update(
             accuracy=row["test"]["accuracy"],
             macro_f1=row["test"]["macro_f1"],

@@ -201,10 +201,10 @@ def run_technique(
         )
         for i in range(technique.seeds)
     ]
-    models = [load_text_model(path, device) for path, _ in runs]
-    served = models[0] if len(models) == 1 else TextModelEnsemble(models)
+    paths = [path for path, _ in runs]
     return {
-        **served_evaluation(served, splits),
+        **served_evaluation(_served_model(paths, device, int8=False), splits),
+        **_int8_evaluation(paths, device, splits),
         **extra,
         "train_seconds": sum(m["train_seconds"] for _, m in runs),
         "epochs_run": [m["epochs_run"] for _, m in runs],
@@ -212,6 +212,23 @@ def run_technique(
         "history": [m["history"] for _, m in runs],
         "hyperparameters": {k: v for k, v in technique.hyperparameters.items() if k != "labels"},
     }
+
+
+def _served_model(paths: Sequence[Path], device: str, *, int8: bool) -> Any:
+    from ml.training import TextModelEnsemble, load_text_model
+
+    models = [load_text_model(path, device, quantize_int8=int8) for path in paths]
+    return models[0] if len(models) == 1 else TextModelEnsemble(models)
+
+
+def _int8_evaluation(paths: Sequence[Path], device: str, splits: Splits) -> dict[str, Any]:
+    """The same models with int8 Linear layers, as the product serves them on a CPU
+    (ML_CLASSIFIER_INT8=auto); nothing on a GPU, where int8 dynamic quantisation does not run."""
+    from ml.device import resolve_device
+
+    if resolve_device(device) != "cpu":
+        return {}
+    return {"int8": served_evaluation(_served_model(paths, device, int8=True), splits)}
 
 
 def technique_teacher_params(technique: Technique) -> dict[str, Any]:

@@ -61,7 +61,9 @@ def _load(artifact_dir: Path) -> Any:
 
     if is_next_item_artifact(artifact_dir):
         return load_next_item_model(artifact_dir, device=settings.ML_DEVICE)
-    return load_text_model(artifact_dir, device=settings.ML_DEVICE)
+    return load_text_model(
+        artifact_dir, device=settings.ML_DEVICE, quantize_int8=settings.ML_CLASSIFIER_INT8
+    )
 
 
 predictor_cache: PredictorCache = PredictorCache(

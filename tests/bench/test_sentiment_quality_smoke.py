@@ -90,13 +90,17 @@ def test_phrasebank_run_writes_every_reported_number(
         assert 0.0 <= result[key] <= 1.0
     assert result["train_seconds"] > 0 and result["device"] == "cpu"
     assert set(result["headlines_per_s"]) == {"bulk", "one_at_a_time"}
-    assert result["served_technique"] in result["techniques"]
     rows = result["techniques"]
+    assert result["served_technique"].removesuffix("+int8") in rows
+    for name in ("plain", "ensemble", "distilled"):  # the int8 copy served on a CPU, beside fp32
+        row = rows[name]
+        assert 0.0 <= row["int8"]["test"]["accuracy"] <= 1.0
+        assert row["int8"]["headlines_per_s"]["bulk"] > 0
     assert rows["ensemble"]["builds_on"] == "label_smoothing"
     assert rows["plain"]["hyperparameters"]["lr_schedule"] == "constant"
     assert rows["distilled"]["hyperparameters"]["distillation_weight"] == 0.5
     assert rows["distilled"]["teacher_scoring_seconds"] > 0
-    assert rows["frozen_logreg"]["hyperparameters"]["C"] > 0
+    assert rows["frozen_logreg"]["hyperparameters"]["C"] > 0 and "int8" not in rows["frozen_logreg"]
     assert len(rows["ensemble"]["epochs_run"]) == 2
     assert "served (best validation macro-F1" in capsys.readouterr().out
 

@@ -103,7 +103,9 @@ def comparable_versions() -> list[ModelVersion]:
 
 def evaluate_artifact(artifact_dir: Path, held_out: HeldOutSet) -> dict[str, Any]:
     """accuracy, macro_f1 and per_class of a saved model on the held-out headlines."""
-    model = load_text_model(Path(artifact_dir), device=settings.ML_DEVICE)
+    model = load_text_model(
+        Path(artifact_dir), device=settings.ML_DEVICE, quantize_int8=settings.ML_CLASSIFIER_INT8
+    )
     scores = texts_score(model, held_out.headlines, batch_size=16, top_k=len(model.labels))
     probabilities = [
         [dict(score.probabilities).get(label, 0.0) for label in model.labels] for score in scores
