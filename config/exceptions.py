@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
 
 from ml.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+DATABASE_RETRY_AFTER_S = 1
 
 
 def error_body(code: str, message: str, fields: Any = None) -> dict[str, Any]:
@@ -22,6 +27,20 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     """DRF hook: services' errors, validation, 403 and 404 all leave in the same shape."""
     if isinstance(exc, ServiceError):
         return Response(error_body(exc.code, exc.message, exc.extra), status=exc.status_code)
+    if isinstance(exc, OperationalError):
+        # PostgreSQL refused a connection ("too many clients") or dropped it: not the client's
+        # fault and not a bug here; the same request can succeed in a moment.
+        logger.warning("database unavailable: %s", exc)
+        set_rollback()
+        response = Response(
+            error_body(
+                "database_unavailable",
+                f"The database is busy; retry in {DATABASE_RETRY_AFTER_S} s.",
+            ),
+            status=503,
+        )
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
+        return response
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
         exc = drf_exceptions.ValidationError(detail=detail)

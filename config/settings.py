@@ -82,10 +82,16 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'tessera.sqlite3'}"),
 }
-# Persistent connections: the chat consumers' fixed thread pool reuses one per thread, instead
-# of connecting (a PostgreSQL backend fork) twice per chat message. Health-checked on reuse.
+# Persistent connections: workers and commands reuse one per thread, instead of connecting (a
+# PostgreSQL backend fork) for every task. Health-checked on reuse.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+# Web servers (config/asgi.py) default DB_CONN_MAX_AGE to 0: each HTTP request runs in a thread
+# of its own, so kept connections piled up until PostgreSQL refused more (HTTP 500s). Instead a
+# web process lets at most DB_WEB_MAX_REQUESTS requests into Django at once (each holds at most
+# one connection); the others wait up to DB_WEB_WAIT_S, then get 503 + Retry-After.
+DB_WEB_MAX_REQUESTS = env.int("DB_WEB_MAX_REQUESTS", default=16)
+DB_WEB_WAIT_S = env.float("DB_WEB_WAIT_S", default=10.0)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file (not :memory:) so a real worker process can see what the tests wrote.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}

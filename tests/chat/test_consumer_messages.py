@@ -19,9 +19,9 @@ def seed_conversation(texts: list[str]) -> tuple[Conversation, str, list[Message
     return ws_conversation_seed(texts)
 
 
-async def start_conversation(ws_open, text: str, client_msg_id: str = "c1"):  # noqa: ANN001, ANN201
+async def start_conversation(ws_open, text: str, client_msg_id: str = "c1", ip=None):  # noqa: ANN001, ANN201
     """A socket whose first message started a conversation: (socket, frames up to the ack)."""
-    socket, _ = await ws_open(CHAT_PATH)
+    socket, _ = await ws_open(CHAT_PATH, ip=ip)
     await socket.send({"type": "message", "text": text, "client_msg_id": client_msg_id})
     return socket, await socket.recv_until(lambda f: f["type"] == "ack")
 
@@ -87,6 +87,45 @@ async def test_message_is_saved_and_acked_before_the_bot_answers(ws_open, ws_kb)
     )()
     assert [m.sender for m in stored] == ["customer", "bot"]
     assert stored[1].reply_to_id == stored[0].id and stored[1].evidence["entries"]
+
+
+async def test_first_message_resent_by_a_reloaded_page_finds_its_conversation(ws_open, ws_kb):
+    # The page reloads right after its first message: the message starts a conversation, but
+    # `conversation_started` (the token) never reaches the widget, which resends the message
+    # from localStorage on its new socket, without a token.
+    ip, msg_id = "10.9.8.7", str(uuid.uuid4())
+    first, frames = await start_conversation(ws_open, "how do I change my pin", msg_id, ip)
+    await first.recv_until(is_bot_message)
+    message_id = next(f for f in frames if f["type"] == "ack")["message_id"]
+    await first.close()
+
+    second, history = await ws_open(CHAT_PATH, ip=ip)
+    assert history["conversation"] is None
+    await second.send(
+        {"type": "message", "text": "how do I change my pin", "client_msg_id": msg_id}
+    )
+    frames = await second.recv_until(lambda f: f["type"] == "history")
+    started, ack, history = frames
+    assert started["type"] == "conversation_started" and started["conversation"]["id"] == (
+        first.public_id
+    )
+    assert ack == {
+        "type": "ack",
+        "client_msg_id": msg_id,
+        "message_id": message_id,
+        "duplicate": True,
+    }
+    # The answer went to the old socket: the whole history comes with the conversation.
+    assert [m["sender"] for m in history["messages"]] == ["customer", "bot"]
+    await second.assert_quiet(0.5)  # no second answer
+    assert await database_sync_to_async(Conversation.objects.count)() == 1
+
+    # From another address, or with a guessable id, the same resend starts a new conversation.
+    third, _ = await ws_open(CHAT_PATH, ip="10.9.8.6")
+    await third.send({"type": "message", "text": "how do I change my pin", "client_msg_id": msg_id})
+    new = (await third.recv_until(lambda f: f["type"] == "conversation_started"))[-1]
+    assert new["conversation"]["id"] != first.public_id
+    assert await database_sync_to_async(Conversation.objects.count)() == 2
 
 
 async def test_resent_message_after_reconnect_is_acked_not_duplicated(ws_open, ws_kb):

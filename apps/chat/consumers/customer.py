@@ -201,6 +201,10 @@ class ChatConsumer(JsonFrames, AsyncWebsocketConsumer):
             }
         )
         if not created:
+            if received.started is not None:
+                # The page was reloaded before it heard of the conversation its first message
+                # started: the answer went to the old socket, so send the whole history.
+                await self.send_history(None)
             return  # a resend after reconnect: saved (and answered) the first time
         await self.channel_layer.group_send(self.group, event)
         task = asyncio.create_task(self._answer(message))

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
+
 from apps.chat import protocol, ratelimit, selectors, services
 from apps.chat.consumers.common import HISTORY_MAX_PAGES
 from apps.chat.protocol import chat_setting
@@ -98,18 +100,26 @@ def message_receive_limited(
 ) -> Received:
     """Rate limits, then save: one trip to the thread pool per customer message.
 
-    Without a conversation the message starts one (saved before it is acted on).
+    Without a conversation the message starts one (saved before it is acted on), or finds
+    the one it started already when it is a resend from a reloaded page.
     """
     decision = ratelimit.hit(rules)
     if not decision.allowed:
         return Received(decision)
-    started = None
-    if conversation is None:
-        started = services.conversation_start(customer_ref=customer_ref, client_ip=ip)
-        conversation = started.conversation
-    message, created = services.message_receive(
-        conversation=conversation, text=text, client_msg_id=client_msg_id
-    )
+    if conversation is not None:
+        message, created = services.message_receive(
+            conversation=conversation, text=text, client_msg_id=client_msg_id
+        )
+        return Received(decision, None, message, created, protocol.message_event(message))
+    # One transaction: a resend of this first message on another socket (a reloaded page) sees
+    # the conversation together with the message it looks for, or neither.
+    with transaction.atomic():
+        started = services.conversation_start(
+            customer_ref=customer_ref, client_ip=ip, first_client_msg_id=client_msg_id
+        )
+        message, created = services.message_receive(
+            conversation=started.conversation, text=text, client_msg_id=client_msg_id
+        )
     return Received(decision, started, message, created, protocol.message_event(message))
 
 
