@@ -11,5 +11,7 @@ from django.dispatch import Signal
 
 # kwargs: article_ids: list[int] (new rows only, never re-deliveries)
 articles_ingested = Signal()
-# kwargs: article_ids: list[int], topic_ids: list[int] (topics those articles matched)
+# kwargs: article_ids: list[int], topic_ids: list[int] (topics those articles matched). Sent
+# per committed step: understanding announces a batch in chunks (rules), then its matches by
+# meaning; a re-scoring announces changed labels; a topic edit its new matches.
 articles_understood = Signal()

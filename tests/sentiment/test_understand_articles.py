@@ -68,7 +68,14 @@ def test_articles_match_by_rules_and_by_meaning_and_alerts_hear_after_commit(
     ) and score >= settings.SENTIMENT_TOPIC_SIMILARITY_THRESHOLD
     assert not any(article == unrelated.id for article, _ in found)
     assert len(found) == 4  # the inactive topic matched nothing
-    assert understood == [{"article_ids": sorted(ids), "topic_ids": sorted([ford.id, chips.id])}]
+    # Rule matches are announced first (cheap, per chunk), matches by meaning after embedding.
+    assert understood == [
+        {
+            "article_ids": sorted([by_alias.id, by_ticker.id, by_keyword.id]),
+            "topic_ids": sorted([ford.id, chips.id]),
+        },
+        {"article_ids": [by_meaning.id], "topic_ids": [chips.id]},
+    ]
     assert (result.articles, result.matches, result.scored, result.version) == (5, 4, 0, None)
     # No production sentiment.headline yet: unscored until one is promoted.
     assert not Article.objects.exclude(sentiment="").exists()

@@ -12,7 +12,11 @@ from apps.sentiment.alerts.acknowledge import (
     acknowledge_token,
     alert_acknowledge,
 )
-from apps.sentiment.alerts.evaluation import EvaluationSummary, alerts_evaluate
+from apps.sentiment.alerts.evaluation import (
+    EvaluationSummary,
+    alerts_evaluate,
+    alerts_evaluate_and_send,
+)
 from apps.sentiment.alerts.outbox import FlushSummary, outbox_flush, outbox_retry
 
 __all__ = [
@@ -23,6 +27,7 @@ __all__ = [
     "acknowledge_token",
     "alert_acknowledge",
     "alerts_evaluate",
+    "alerts_evaluate_and_send",
     "outbox_flush",
     "outbox_retry",
 ]

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.sentiment.alerts.emails import emails_queue
+from apps.sentiment.alerts.outbox import FlushSummary, outbox_flush
 from apps.sentiment.models import (
     Alert,
     AlertRule,
@@ -244,3 +245,18 @@ def alerts_evaluate(*, now: datetime, topic_ids: Iterable[int] | None = None) ->
     for rule, topics in plan:
         summary.merge(rule_evaluate(rule_id=rule.id, now=now, topics=topics, streams=streams))
     return summary
+
+
+def alerts_evaluate_and_send(
+    *, now: datetime, topic_ids: Iterable[int] | None = None
+) -> tuple[EvaluationSummary, FlushSummary | None]:
+    """Evaluate, then send what it queued at once (None: nothing queued, no flush).
+
+    Sending here rather than in a queued outbox_flush task keeps an alert email from waiting
+    behind a scoring backlog on a worker that serves both queues. Concurrent flushers are safe:
+    each email row is claimed (select_for_update skip_locked), so it is still sent once.
+    """
+    summary = alerts_evaluate(now=now, topic_ids=topic_ids)
+    if not summary.emails:
+        return summary, None
+    return summary, outbox_flush()

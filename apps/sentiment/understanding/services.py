@@ -34,6 +34,12 @@ from ml.serving import ModelNotAvailable
 
 logger = logging.getLogger(__name__)
 
+# Articles scored and matched by rules per commit in one understanding task; each commit lets
+# the alerts look. Four forward passes of ml.registry.scoring's 16: small enough that a burst's
+# first alert waits for one chunk, large enough that the per-commit work (a transaction, one
+# rule evaluation over the touched topics) stays a small share of the chunk.
+ALERT_CHUNK_SIZE = 64
+
 
 @dataclass(frozen=True)
 class UnderstandResult:
@@ -93,15 +99,6 @@ def _embedding_matches(
     return similarity_matches(described, scores, ids)
 
 
-def _matches_for(
-    topics: Sequence[Topic], articles: Iterable[tuple[int, str, str]], article_ids: Sequence[int]
-) -> dict[tuple[int, int], MatchReason]:
-    """Rules first; embedding similarity only where no rule matched."""
-    found = _embedding_matches(topics, article_ids)
-    found.update(rule_matches(topics, articles))
-    return found
-
-
 def _matches_write(
     found: dict[tuple[int, int], MatchReason], published: dict[int, Any]
 ) -> list[TopicMatch]:
@@ -125,12 +122,36 @@ def _matches_write(
     )
 
 
+def _announce(found: dict[tuple[int, int], MatchReason]) -> None:
+    """Tell the alerts, after the commit, which articles just matched which topics.
+
+    robust: a failing receiver is logged and the rest of the batch is still understood (the
+    beat's evaluation covers what it missed).
+    """
+    if not found:
+        return
+    article_ids = sorted({article_id for article_id, _ in found})
+    topic_ids = sorted({topic_id for _, topic_id in found})
+    transaction.on_commit(
+        lambda: articles_understood.send(
+            sender=Article, article_ids=article_ids, topic_ids=topic_ids
+        ),
+        robust=True,
+    )
+
+
 def articles_understand(*, article_ids: Sequence[int]) -> UnderstandResult:
     """Score new articles with the production model, match them to topics, then tell alerts.
 
+    1. Per chunk of ALERT_CHUNK_SIZE: score, match by the topics' rules (aliases, tickers,
+       keywords: cheap), commit, send `articles_understood`. A burst's first alert waits for
+       one chunk, not for the whole batch and its embeddings.
+    2. Embed the batch into the articles index, match by meaning (topic descriptions), drop
+       matches these articles no longer have (a redelivery after a topic changed), commit and
+       send `articles_understood` for the topics matched by meaning.
     Idempotent (a redelivered task rewrites the same rows). Without a production
     `sentiment.headline` the articles stay unscored (the first promotion re-scores them) but
-    are still matched. `articles_understood` is sent after the commit.
+    are still matched.
     """
     rows = list(
         Article.objects.filter(id__in=list(article_ids))
@@ -140,21 +161,41 @@ def articles_understand(*, article_ids: Sequence[int]) -> UnderstandResult:
     ids = [row[0] for row in rows]
     if not ids:
         return UnderstandResult(articles=0, scored=0, version=None)
-    try:
-        with new_articles_scoring():  # the signal goes out below, after matching
-            scored = scoring.items_score(task=HEADLINE_TASK, item_ids=ids)
-        scored_count, version = scored.scored, scored.version
-    except ModelNotAvailable:
-        logger.info("no production %s yet: %d articles left unscored", HEADLINE_TASK, len(ids))
-        scored_count, version = 0, None
-    indexes.index_sync(name=ARTICLE_INDEX, ids=ids)
     topics = list(Topic.objects.filter(active=True).order_by("id"))
+    published = {row[0]: row[3] for row in rows}
+    scored_count, version, model_ready = 0, None, True
+    by_rule: dict[tuple[int, int], MatchReason] = {}
+    for start in range(0, len(rows), ALERT_CHUNK_SIZE):
+        chunk = rows[start : start + ALERT_CHUNK_SIZE]
+        chunk_ids = [row[0] for row in chunk]
+        if model_ready:
+            try:
+                with new_articles_scoring():  # the signal goes out below, after matching
+                    scored = scoring.items_score(task=HEADLINE_TASK, item_ids=chunk_ids)
+                scored_count += scored.scored
+                version = scored.version if scored.version is not None else version
+            except ModelNotAvailable:
+                logger.info(
+                    "no production %s yet: %d articles left unscored", HEADLINE_TASK, len(ids)
+                )
+                model_ready = False
+        found = rule_matches(topics, [(i, t, b) for i, t, b, _ in chunk])
+        with transaction.atomic():
+            _matches_write(found, published)
+            _announce(found)
+        by_rule.update(found)
+
+    indexes.index_sync(name=ARTICLE_INDEX, ids=ids)
     since = article_index_since()
     indexed = [i for i, _, _, published_at in rows if published_at >= since]
-    found = _matches_for(topics, [(i, t, b) for i, t, b, _ in rows], indexed)
-    published = {row[0]: row[3] for row in rows}
+    # Rules win where both match (the reason shown is the alias, not a score).
+    by_meaning = {
+        key: reason
+        for key, reason in _embedding_matches(topics, indexed).items()
+        if key not in by_rule
+    }
+    found = {**by_meaning, **by_rule}
     with transaction.atomic():
-        # A redelivery after a topic changed: drop what no longer matches these articles.
         stale = [
             match_id
             for match_id, article_id, topic_id in TopicMatch.objects.filter(
@@ -164,13 +205,9 @@ def articles_understand(*, article_ids: Sequence[int]) -> UnderstandResult:
         ]
         if stale:
             TopicMatch.objects.filter(id__in=stale).delete()
-        _matches_write(found, published)
-        topic_ids = sorted({topic_id for _, topic_id in found})
-        transaction.on_commit(
-            lambda: articles_understood.send(
-                sender=Article, article_ids=list(ids), topic_ids=topic_ids
-            )
-        )
+        _matches_write(by_meaning, published)
+        _announce(by_meaning)
+    topic_ids = sorted({topic_id for _, topic_id in found})
     logger.info(
         "understood articles=%d scored=%d version=%s matches=%d topics=%d",
         len(ids),
@@ -226,7 +263,8 @@ def topic_matches_refresh(*, topic: Topic) -> TopicRefreshResult:
             transaction.on_commit(
                 lambda: articles_understood.send(
                     sender=Topic, article_ids=added, topic_ids=[topic.id]
-                )
+                ),
+                robust=True,
             )
     logger.info(
         "topic matches refreshed topic=%s matched=%d added=%d removed=%d",
