@@ -19,13 +19,15 @@ Per step (a catalogue size): a fresh PostgreSQL database `tessera_bench_rec_load
 and filled by COPY; item vectors come from the shared encoder through the item index's own
 rebuild up to `--real-vectors-max` items, above that they are synthetic (a centroid per
 category plus noise, unit length) written through the same named index; the co-occurrence
-table is refreshed as the beat task would. Then one `daphne config.asgi:application` (the
-project's web server, DEBUG off, Redis cache when `--redis-url`/REDIS_URL is set) serves
+table is refreshed as the beat task would. Then `python -m config.web` (the project's web
+server: WEB_CONCURRENCY daphne processes on one port, default one per CPU; DEBUG off, Redis
+cache when `--redis-url`/REDIS_URL is set) serves
 `GET /api/recommender/users/<id>/recommendations/?k=10`. Each concurrency level is a locust
 run (headless, FastHttpUser, no think time: N clients each sending the next request when the
 last one returned) for `--seconds`; 10% of requests are for unknown users (cold start), the
 rest for users with history. Latency is measured by the client (locust) and, separately, the
-server's own `X-Response-Time-Ms`. Load generator and server share the machine's cores.
+server's own `X-Response-Time-Ms`. Load generator and server share the machine's cores;
+`server_cpu_cores` counts every server process.
 
 `--profile` runs cProfile over 30 requests in-process (Django test client, same database and
 index) and keeps the top functions by cumulative time. Everything bulky (the database, the
@@ -58,10 +60,9 @@ WORK_DIR = ROOT / "var" / "bench" / "rec_load"
 REDIS_PREFIX = "tessera-bench-rec-load:"
 TARGET_P99_MS = 50.0
 TARGET_CLIENTS = 16
-# Deployment knobs measured next to the defaults: FAISS's OpenMP threads (spinning threads on a
-# busy 2-core box) and a database connection per request instead of one kept per thread
-# (under ASGI each request runs in a new thread, so kept connections pile up).
-DEFAULT_TUNED = "tuned:OMP_NUM_THREADS=1,DB_CONN_MAX_AGE=0"
+# Measured next to the defaults: the single daphne process the project served with before
+# config/web.py (one process is one core at most, whatever the machine has).
+DEFAULT_TUNED = "one-process:WEB_CONCURRENCY=1"
 
 
 def _free_port() -> int:
@@ -128,8 +129,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log_path.open("w")
         self.process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
-            + ["config.asgi:application"],
+            [sys.executable, "-m", "config.web", "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=ROOT,
             env=env,
             stdout=self.log,
@@ -139,19 +139,30 @@ class Server:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise SystemExit(f"daphne exited early; see {log_path}")
+                raise SystemExit(f"the web server exited early; see {log_path}")
             with contextlib.suppress(OSError):
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=2):  # noqa: S310
                     return
             time.sleep(0.3)
         self.stop()
-        raise SystemExit(f"daphne did not answer in 120 s; see {log_path}")
+        raise SystemExit(f"the web server did not answer in 120 s; see {log_path}")
 
-    def cpu_s(self) -> float:
+    def processes(self) -> int:
         import psutil
 
-        times = psutil.Process(self.process.pid).cpu_times()
-        return times.user + times.system
+        return len(psutil.Process(self.process.pid).children(recursive=True)) or 1
+
+    def cpu_s(self) -> float:
+        """CPU seconds of the launcher and every daphne process under it."""
+        import psutil
+
+        parent = psutil.Process(self.process.pid)
+        total = 0.0
+        for process in [parent, *parent.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system
+        return total
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -275,10 +286,15 @@ def _step(args: argparse.Namespace, *, n_items: int, clients: list[int], data: P
         runs, serial = [], {}
         # Each server configuration in turn on the same data: the project's defaults first.
         for config, knobs in args.configs.items():
-            server = Server({**env, **knobs}, step_dir / f"daphne-{config}.log")
+            server = Server({**env, **knobs}, step_dir / f"web-{config}.log")
             serial[config] = _warm_up(server, key, users, args.k, step_dir)
+            processes = server.processes()
             for level in clients:
-                run = {"config": config, **_locust(server, env, step_dir, level, args)}
+                run = {
+                    "config": config,
+                    "server_processes": processes,
+                    **_locust(server, env, step_dir, level, args),
+                }
                 print(
                     f"  items={n_items:>8} {config:>8} clients={level:>3}: p50 {run['p50_ms']} "
                     f"ms, p99 {run['p99_ms']} ms, {run['req_per_s']} req/s, "

@@ -4,7 +4,8 @@ One daphne process used under one core (the GIL) whatever the machine had: 46 re
 cores on a 2-core box in bench/rec_load.py. This binds the port once and starts
 WEB_CONCURRENCY (default: the CPUs this process may use) `daphne --fd` children on it; the
 kernel hands each new connection to one of them. WebSocket groups already go through the
-Redis channel layer, so a chat works across processes. Each process loads its own models.
+Redis channel layer, so a chat works across processes. Each process loads its own models, and
+with more than one, OMP_NUM_THREADS defaults to 1. Prometheus metrics are per process.
 
     python -m config.web [--host 0.0.0.0] [--port 8000] [--workers N] [-- daphne options]
 
@@ -56,8 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     workers = args.workers or default_workers()
     sock = listen(args.host, args.port)
     command = [sys.executable, "-m", "daphne", "--fd", str(sock.fileno()), *args.daphne_args]
+    env = dict(os.environ)
+    if workers > 1:
+        # The processes are the parallelism: OpenMP teams (FAISS, torch) of one thread each, not
+        # one per core in every process, spinning against each other.
+        env.setdefault("OMP_NUM_THREADS", "1")
     children = [
-        subprocess.Popen([*command, APPLICATION], pass_fds=[sock.fileno()])  # noqa: S603
+        subprocess.Popen([*command, APPLICATION], pass_fds=[sock.fileno()], env=env)  # noqa: S603
         for _ in range(workers)
     ]
     print(f"web: {workers} daphne processes on {args.host}:{args.port}", flush=True)

@@ -110,7 +110,10 @@ def recommendations_for_user(
     )
     seeds = [Seed(r.item_id, r.title, r.event_type) for r in history.recent]
     popular = popular_items(
-        client_id=client.id, window_hours=settings.RECOMMENDER_POPULAR_WINDOW_HOURS, now=now
+        client_id=client.id,
+        window_hours=settings.RECOMMENDER_POPULAR_WINDOW_HOURS,
+        now=now,
+        stamp=flt.recommendable.stamp or None,
     )
     pool = 3 * k  # candidates per source: enough to rank, few enough to stay fast
 
