@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.db.models import Max, Min
 from django.utils import timezone
 
@@ -156,3 +157,48 @@ def test_alert_email_is_sent_before_the_queued_backlog_is_scored(
     messages = smtp_server.messages()
     assert len(messages) == 1 and messages[0].message_id == outbox.message_id
     assert "Northwind Bank" in messages[0].subject
+
+
+@pytest.mark.skipif(
+    django_settings.TESSERA_MODE != "redis", reason="only the Redis broker orders by priority"
+)
+def test_fresh_news_is_scored_before_a_queued_backlog_of_old_news(
+    alert_worker,
+    smtp_server,  # noqa: F811
+    tiny_model_dir,
+    tmp_path,
+    settings,  # noqa: ANN001
+):
+    settings.SENTIMENT_BATCH_SIZE = ALERT_CHUNK_SIZE
+    tone_model_promote(tiny_model_dir, tmp_path)
+    topic = TopicFactory(name="Northwind Bank")
+    now = timezone.now()
+    rule_create(topic)
+    Subscription.objects.create(email="risk@example.com")
+    # A catch-up of yesterday's news (three tasks), then a burst arrives while it is queued.
+    old = [
+        ArticleFactory(
+            title=f"Market wrap: annual meeting season, note {n}",
+            published_at=now - timedelta(hours=20, seconds=n),
+        )
+        for n in range(3 * ALERT_CHUNK_SIZE)
+    ]
+    burst = [
+        ArticleFactory(title=f"Northwind Bank fraud probe: shares plunge, report {n}")
+        for n in range(12)
+    ]
+    articles_ingested.send(sender=Article, article_ids=[a.id for a in old])
+    articles_ingested.send(sender=Article, article_ids=[a.id for a in burst])
+
+    wait_until(lambda: not Article.objects.filter(scored_at__isnull=True).exists(), alert_worker)
+    wait_until(lambda: len(smtp_server.messages()) >= 1, alert_worker, timeout_s=60)
+
+    outbox = EmailOutbox.objects.get()
+    assert outbox.status == EmailOutbox.Status.SENT
+    # The worker may have taken the first old task before the burst was queued, not the rest.
+    old_ids = sorted(a.id for a in old)
+    last_old_task = Article.objects.filter(id__in=old_ids[-ALERT_CHUNK_SIZE:]).aggregate(
+        first=Min("scored_at")
+    )
+    assert outbox.sent_at < last_old_task["first"]
+    assert len(smtp_server.messages()) == 1
