@@ -17,7 +17,12 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.urls import NoReverseMatch, reverse
 from tqdm import tqdm
 
-from apps.core.demo import demo_contributions, demo_environment, demo_processes
+from apps.core.demo import (
+    demo_contributions,
+    demo_environment,
+    demo_processes,
+    demo_rescore_now,
+)
 from ml.registry import selectors, services
 from ml.registry.catalog import training_task_get
 
@@ -117,6 +122,9 @@ class Command(BaseCommand):
             f"  {task}: v{trained.version} promoted, {_metrics_summary(trained.metrics)}, "
             f"{trained.train_seconds:.0f}s on {trained.device}"
         )
+        rescored = demo_rescore_now(version_id=trained.id)
+        if rescored:
+            self.stdout.write(f"  {task}: {rescored} recent items re-scored by v{trained.version}")
 
     def _urls(self) -> list[tuple[str, str]]:
         names = [("Start page", "home")]
