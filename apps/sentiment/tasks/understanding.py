@@ -5,9 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
+from kombu.exceptions import OperationalError as BrokerError
+
+# What waiting can fix: the database or the broker briefly unreachable, a lock wait that timed
+# out, a deadlock victim. A failed task is otherwise gone (only a lost worker redelivers), and
+# its articles would stay unscored and unmatched. Anything else is a bug or bad data: it fails
+# at once. Both tasks are idempotent, so a retry after a partial run rewrites the same rows.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, BrokerError)
+RETRY_OPTIONS: dict[str, Any] = {
+    "autoretry_for": TRANSIENT_ERRORS,
+    "max_retries": 5,
+    "retry_backoff": 2,  # s, doubled per retry (with jitter): 2, 4, 8, 16, 32 at most
+    "retry_backoff_max": 120,
+    "retry_jitter": True,
+}
 
 
-@shared_task(name="sentiment.understand_articles", acks_late=True)
+@shared_task(name="sentiment.understand_articles", acks_late=True, **RETRY_OPTIONS)
 def understand_articles(article_ids: list[int]) -> dict[str, Any]:
     """Score new articles, match them to topics, then send `articles_understood`."""
     from apps.sentiment.understanding import services
@@ -15,7 +30,7 @@ def understand_articles(article_ids: list[int]) -> dict[str, Any]:
     return services.articles_understand(article_ids=article_ids).as_json()
 
 
-@shared_task(name="sentiment.refresh_topic_matches", acks_late=True)
+@shared_task(name="sentiment.refresh_topic_matches", acks_late=True, **RETRY_OPTIONS)
 def refresh_topic_matches(topic_id: int) -> dict[str, int] | None:
     """Re-match a created or edited topic over the recent window."""
     from apps.sentiment.models import Topic
