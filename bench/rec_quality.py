@@ -3,6 +3,7 @@
 Usage:
     .venv/bin/python bench/rec_quality.py --data DIR [--epochs 40] [--device auto]
                                           [--only popularity,ease,...] [--out PATH]
+                                          [--model-cache DIR]
 
 --data DIR: MovieLens (`ratings.csv`, `movies.csv`, `tags.csv`; item text = title + genres +
 user tags) or a generic pair `items.csv` (`item_id,title,text`) + `events.csv`
@@ -13,7 +14,10 @@ the items they already have removed; NDCG@10 and Recall@10 (ml.training.metrics)
 `cold_start` slice is the users whose held-out item never occurs in training. Baselines fit on
 everything but the held-out items; `full` (ml.recsys.training.train_next_item without the
 final refit) chooses its epoch and blend on each user's second-to-last item and is trained on
-what precedes it. Item text vectors come from ML_BASE_MODEL's encoder, cached under
+what precedes it; items with no (or few) training events also get a text-similarity term
+gated by their event count (ml.recsys.blend). --model-cache DIR reuses a network trained
+with the same data and settings (the JSON says "fit_cache": "hit"); a reported figure comes
+from a run without it. Item text vectors come from ML_BASE_MODEL's encoder, cached under
 var/rec_quality/. Writes bench/results/rec_quality.json (or --out).
 """
 
@@ -49,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--only", default="", help="comma-separated subset of models to run")
     parser.add_argument("--set", action="append", default=[], help="full model key=value")
+    parser.add_argument(
+        "--model-cache",
+        type=Path,
+        default=None,
+        help="folder keeping the full model's trained network, keyed on data + settings, so "
+        "blend/scoring changes are measured without training again (iteration only)",
+    )
     args = parser.parse_args(argv)
 
     from bench.recquality.data import data_kind

@@ -92,7 +92,11 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         config = NextItemConfig.from_dict(params)
         started = time.monotonic()
         trained = train_next_item(
-            config, data, vectors, progress=lambda f, m: print(f"  full {f:5.1%} {m}", flush=True)
+            config,
+            data,
+            vectors,
+            progress=lambda f, m: print(f"  full {f:5.1%} {m}", flush=True),
+            fit_cache=args.model_cache,
         )
         metrics = trained.metrics
         results["full"] = {

@@ -24,8 +24,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ml.device import resolve_device
-from ml.recsys.baselines import Popularity
-from ml.recsys.blend import Blend, sparse_ease, standardised
+from ml.recsys.baselines import Popularity, TextSimilarity
+from ml.recsys.blend import Blend, place_cold, sparse_ease, standardised
 from ml.recsys.config import NextItemConfig
 from ml.recsys.data import histories_matrix
 from ml.recsys.sequential import NextItemNet
@@ -96,7 +96,9 @@ class NextItemModel:
     """A loaded next-item model: scores candidate items after a user's recent items.
 
     Items trained on are scored from their learnt vectors; any other item (added after the
-    training run) from its text vector, which the caller supplies (`new_item_vectors`).
+    training run) from its text vector, which the caller supplies (`new_item_vectors`). Items
+    with no training events, new ones included, are then placed by their text similarity to
+    the user's recent items (`ml.recsys.blend.place_cold`), as in the offline evaluation.
     """
 
     def __init__(self, artifact_dir: Path, device: str = "auto") -> None:
@@ -115,6 +117,14 @@ class NextItemModel:
         self.net.load_state_dict(state)
         self.net.to(self.device).eval()
         self.log_popularity = np.load(artifact_dir / "popularity.npy")
+        # events per catalogue item in the training data (popularity.npy is log1p of them)
+        self.counts = np.rint(np.expm1(self.log_popularity.astype(np.float64)))
+        self.text_vectors = text  # (n_items, text_dim), the encoder's vectors
+        # first and second moments of the catalogue's text vectors: the z-scores of a user's
+        # text similarities come from them without a product with the whole catalogue
+        self._text_sum = text.astype(np.float64).sum(axis=0)
+        self._text_gram = text.T.astype(np.float64) @ text.astype(np.float64)
+        self._cold_index = np.flatnonzero(self.counts == 0)
         ease_path = artifact_dir / "ease.npz"
         self.ease = sp.load_npz(ease_path).tocsr() if ease_path.is_file() else None
         with torch.no_grad():
@@ -181,9 +191,52 @@ class NextItemModel:
             pop = np.concatenate([self.log_popularity, np.zeros(len(new_ids), dtype=np.float32)])
             total += self.blend.popularity * standardised(pop[None, :])
         position = {**self.index, **{i: net.n_items + k for k, i in enumerate(new_ids)}}
+        if self.blend.cold_after is not None:
+            total = self._place_cold(total, recent_item_ids, new_ids, new_item_vectors, position)
         return {
             int(i): float(total[0, position[int(i)]]) for i in candidate_ids if int(i) in position
         }
+
+    def _place_cold(
+        self,
+        total: np.ndarray,
+        recent_item_ids: Sequence[int],
+        new_ids: list[int],
+        new_item_vectors: dict[int, np.ndarray],
+        position: dict[int, int],
+    ) -> np.ndarray:
+        """`total` (1, n_items + len(new_ids)) with items without training events (new ones
+        included) placed by the cosine of their text to the mean text vector of the user's
+        latest `TextSimilarity.recent` items, as `BlendedScorer` does offline; only those
+        items' cosines are computed (a request must not multiply the whole catalogue)."""
+        recent_vectors = []
+        for item_id in list(recent_item_ids)[-TextSimilarity.recent :]:
+            index = self.index.get(int(item_id))
+            if index is not None:
+                recent_vectors.append(self.text_vectors[index])
+            elif int(item_id) in new_item_vectors:
+                recent_vectors.append(np.asarray(new_item_vectors[int(item_id)]))
+        if not recent_vectors:
+            return total  # no history: nothing to match the text against
+        user = np.mean(recent_vectors, axis=0).astype(np.float64)
+        user = user / max(float(np.linalg.norm(user)), 1e-12)
+        n_total = total.shape[1]
+        new = np.zeros((0, len(user)))
+        if new_ids:
+            new = np.stack([np.asarray(new_item_vectors[i], dtype=np.float64) for i in new_ids])
+        # mean and spread of the similarities over catalogue + new items, from the moments
+        mean = (self._text_sum + new.sum(axis=0)) @ user / n_total
+        second = user @ (self._text_gram + new.T @ new) @ user / n_total
+        std = float(np.sqrt(max(second - mean**2, 0.0))) or 1.0
+        cold = np.zeros(n_total, dtype=bool)
+        cold[self._cold_index] = True
+        cold[self.net.n_items :] = True
+        text_z = np.zeros((1, n_total), dtype=np.float32)  # only cold items' values are read
+        text_z[0, self._cold_index] = (self.text_vectors[self._cold_index] @ user - mean) / std
+        text_z[0, self.net.n_items :] = (new @ user - mean) / std
+        seen = np.zeros((1, n_total), dtype=bool)
+        seen[0, [position[int(i)] for i in recent_item_ids if int(i) in position]] = True
+        return place_cold(total, text_z, cold, seen, self.blend)
 
     def _new_vector(self, text_vectors: np.ndarray) -> torch.Tensor:
         tensor = torch.as_tensor(np.asarray(text_vectors, dtype=np.float32), device=self.device)

@@ -4,14 +4,18 @@ the best epoch kept, an optional score blend chosen on validation, and held-out 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ml.device import autocast, resolve_device
@@ -170,6 +174,62 @@ def fit_network(
     return FitResult(net, best_epoch, epochs_run, history, best_report, stop_reason)
 
 
+# Settings that change what blending and scoring do, not the trained network.
+_NOT_FIT_KEYS = ("blend", "ease_l2", "ease_neighbours", "refit")
+FIT_CACHE_VERSION = 1  # bump when fit_network's behaviour changes
+
+
+def fit_cache_path(
+    folder: Path, config: NextItemConfig, train: InteractionData, text_vectors: np.ndarray
+) -> Path:
+    """Where the network fitted on `train` with `config` is cached (a folder per key)."""
+    digest = hashlib.sha256(f"next-item-fit-v{FIT_CACHE_VERSION}".encode())
+    settings = {k: v for k, v in config.to_dict().items() if k not in _NOT_FIT_KEYS}
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    digest.update(train.fingerprint().encode())
+    digest.update(np.ascontiguousarray(text_vectors, dtype=np.float32).tobytes())
+    digest.update(torch.__version__.encode())
+    return Path(folder) / f"fit-{digest.hexdigest()[:24]}"
+
+
+def save_fit(path: Path, fit: FitResult) -> None:
+    """The network's weights and its training record; written to a temporary name first."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in fit.net.state_dict().items()}
+    save_file(state, str(tmp / "model.safetensors"))
+    record = {
+        "best_epoch": fit.best_epoch,
+        "epochs_run": fit.epochs_run,
+        "history": fit.history,
+        "stop_reason": fit.stop_reason,
+        "validation": None if fit.validation is None else fit.validation.__dict__,
+    }
+    (tmp / "fit.json").write_text(json.dumps(record), encoding="utf-8")
+    tmp.replace(path)
+
+
+def load_fit(
+    path: Path, config: NextItemConfig, train: InteractionData, text_vectors: np.ndarray
+) -> FitResult | None:
+    """The cached fit at `path`, or None when there is none."""
+    if not (path / "fit.json").is_file():
+        return None
+    record = json.loads((path / "fit.json").read_text(encoding="utf-8"))
+    net = NextItemNet(text_vectors, train.item_counts() > 0, config)
+    net.load_state_dict(load_file(str(path / "model.safetensors")))
+    net.to(resolve_device(config.device)).eval()
+    validation = RankingReport(**record["validation"]) if record["validation"] else None
+    return FitResult(
+        net,
+        record["best_epoch"],
+        record["epochs_run"],
+        record["history"],
+        validation,
+        record["stop_reason"],
+    )
+
+
 @dataclass
 class NextItemTrainResult:
     """The served network (refitted on all data when config.refit), its blend and metrics."""
@@ -189,6 +249,7 @@ def train_next_item(
     *,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    fit_cache: Path | None = None,
 ) -> NextItemTrainResult:
     """Choose the epoch and the blend on validation, measure on held-out test items, refit.
 
@@ -196,6 +257,10 @@ def train_next_item(
     validation target. The network is trained on what precedes the validation target; test
     metrics score each user's history up to the test target (their last item) against the
     full catalogue with their own items removed.
+
+    `fit_cache`: a folder where the validation-split network is kept, keyed on the data, the
+    text vectors and the training settings, so changes to blending and scoring can be measured
+    without training again (a benchmark's iteration aid; the refit is never cached).
     """
     report = progress or (lambda fraction, message: None)
     if len(text_vectors) != data.n_items:
@@ -210,23 +275,33 @@ def train_next_item(
         )
     report(0.0, f"training on {data.n_interactions} interactions of {data.n_users} users")
     fit_span = (0.0, 0.6) if config.refit else (0.0, 0.85)
-    fit = fit_network(
-        config,
-        validation.train,
-        text_vectors,
-        validation=validation,
-        progress=report,
-        progress_span=fit_span,
-        should_stop=should_stop,
-        deadline=deadline,
-    )
+    cached = None
+    if fit_cache is not None:
+        cache_path = fit_cache_path(fit_cache, config, validation.train, text_vectors)
+        cached = load_fit(cache_path, config, validation.train, text_vectors)
+    if cached is not None:
+        report(fit_span[1], f"network read from the fit cache {cache_path.name}")
+        fit = cached
+    else:
+        fit = fit_network(
+            config,
+            validation.train,
+            text_vectors,
+            validation=validation,
+            progress=report,
+            progress_span=fit_span,
+            should_stop=should_stop,
+            deadline=deadline,
+        )
+        if fit_cache is not None:
+            save_fit(cache_path, fit)
     device = resolve_device(config.device)
     net_scorer = NetScorer(fit.net, device)
     blend = Blend()
     if config.blend:
         report(fit_span[1], "choosing the blend with EASE and popularity")
-        blend = blend_choose(net_scorer, validation, config)
-    test_scorer = BlendedScorer.fit(net_scorer, blend, test.train, config)
+        blend = blend_choose(net_scorer, validation, config, text_vectors)
+    test_scorer = BlendedScorer.fit(net_scorer, blend, test.train, config, text_vectors)
     test_report = ranking_evaluate(test_scorer, test)
     cold = test.cold_mask()
     cold_report = ranking_evaluate(test_scorer, test, mask=cold)
@@ -250,6 +325,7 @@ def train_next_item(
         **cold_report.as_dict("cold_start_"),
         **{f"popularity_{k}": v for k, v in popularity_report.as_dict().items()},
         "validation_ndcg_at_10": fit.validation.ndcg if fit.validation else None,
+        "fit_cache": "hit" if cached is not None else ("written" if fit_cache else None),
         "blend": blend.as_dict(),
         "best_epoch": fit.best_epoch,
         "epochs_run": fit.epochs_run,
