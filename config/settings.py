@@ -281,6 +281,9 @@ ML_BATCH_MAX_WAIT_MS = env.float("ML_BATCH_MAX_WAIT_MS", default=4.0)
 # Off: each online request runs its own forward pass (bench/chat_load.py compares both).
 ML_BATCHING = env.bool("ML_BATCHING", default=True)
 ML_MODEL_REFRESH_S = env.float("ML_MODEL_REFRESH_S", default=2.0)
+# Celery priority of a promotion's re-scoring (Redis transport: 0 is served first, 9 last), so
+# it waits behind fresh scoring on a shared worker.
+ML_RESCORE_PRIORITY = env.int("ML_RESCORE_PRIORITY", default=6)
 ML_TRAINING_STALE_S = env.int("ML_TRAINING_STALE_S", default=900)
 
 # --- Chat -----------------------------------------------------------------------------------

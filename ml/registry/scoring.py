@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from celery import current_app
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -113,7 +114,11 @@ def _send(run_id: int) -> None:
     if current_app.conf.task_always_eager:  # no worker (local runs, some tests): run it here,
         scoring_run_execute(run_id=run_id)  # as .delay() would; send_task ignores eager mode
         return
-    result = current_app.send_task("ml.rescore_run", args=[run_id])
+    # A re-scoring is a backlog (hours of old rows): below fresh work on the same queue, so a
+    # one-worker deployment keeps scoring new items (and alerting) while it runs.
+    result = current_app.send_task(
+        "ml.rescore_run", args=[run_id], priority=settings.ML_RESCORE_PRIORITY
+    )
     ScoringRun.objects.filter(id=run_id, celery_task_id="").update(celery_task_id=result.id)
 
 
