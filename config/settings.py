@@ -411,8 +411,10 @@ SENTIMENT_SURGE_RELEASE_FRACTION = env.float("SENTIMENT_SURGE_RELEASE_FRACTION",
 SENTIMENT_ALERT_HEADLINES = env.int("SENTIMENT_ALERT_HEADLINES", default=5)
 # An alert still firing and unacknowledged reminds once per rule cooldown, this often at most.
 SENTIMENT_ALERT_MAX_REMINDERS = env.int("SENTIMENT_ALERT_MAX_REMINDERS", default=3)
-# Absolute origin for links in emails (acknowledge, alert page): emails have no request.
-SENTIMENT_ALERT_BASE_URL = env.str("SENTIMENT_ALERT_BASE_URL", default="http://localhost:8000")
+# Absolute origin for links in emails (acknowledge, alert page): emails have no request. The
+# site's PUBLIC_BASE_URL unless set on its own (the demo sets PUBLIC_BASE_URL from its --port).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000")
+SENTIMENT_ALERT_BASE_URL = env.str("SENTIMENT_ALERT_BASE_URL", default=PUBLIC_BASE_URL)
 SENTIMENT_ACK_MAX_AGE_DAYS = env.int("SENTIMENT_ACK_MAX_AGE_DAYS", default=14)
 # Outbox: a failed send waits BACKOFF_S * 2^(attempts-1) (capped), gives up after MAX_ATTEMPTS.
 SENTIMENT_OUTBOX_MAX_ATTEMPTS = env.int("SENTIMENT_OUTBOX_MAX_ATTEMPTS", default=8)

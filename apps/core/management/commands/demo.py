@@ -29,6 +29,16 @@ from ml.registry.catalog import training_task_get
 ROOT = Path(settings.BASE_DIR)
 
 
+def serve_environment(host: str, port: int) -> dict[str, str]:
+    """The demo processes' environment: the shell's, then the apps' demo variables (which win:
+    e.g. mail goes to the demo's own SMTP server), and links in emails pointing at this server
+    (PUBLIC_BASE_URL, unless the shell sets it)."""
+    env = {**os.environ, **demo_environment(), "PYTHONUNBUFFERED": "1"}
+    browsable = "localhost" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+    env.setdefault("PUBLIC_BASE_URL", f"http://{browsable}:{port}")
+    return env
+
+
 def _metrics_summary(metrics: dict) -> str:
     """A classifier's accuracy and macro-F1, or a ranking model's NDCG@10 and Recall@10."""
     if "ndcg_at_10" in metrics:
@@ -170,8 +180,7 @@ class Command(BaseCommand):
         }
         for name, arguments in demo_processes().items():
             commands[name] = [python, "manage.py", *arguments]
-        # The apps' variables win over the shell's: e.g. mail goes to the demo's own SMTP server.
-        env = {**os.environ, **demo_environment(), "PYTHONUNBUFFERED": "1"}
+        env = serve_environment(host, port)
         processes = {
             name: subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
             for name, command in commands.items()
