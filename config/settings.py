@@ -416,6 +416,8 @@ SENTIMENT_ALERT_MAX_REMINDERS = env.int("SENTIMENT_ALERT_MAX_REMINDERS", default
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000")
 SENTIMENT_ALERT_BASE_URL = env.str("SENTIMENT_ALERT_BASE_URL", default=PUBLIC_BASE_URL)
 SENTIMENT_ACK_MAX_AGE_DAYS = env.int("SENTIMENT_ACK_MAX_AGE_DAYS", default=14)
+# The topic chart's negative-share line skips time slots with fewer scored articles than this.
+SENTIMENT_CHART_SHARE_MIN_ARTICLES = env.int("SENTIMENT_CHART_SHARE_MIN_ARTICLES", default=3)
 # Outbox: a failed send waits BACKOFF_S * 2^(attempts-1) (capped), gives up after MAX_ATTEMPTS.
 SENTIMENT_OUTBOX_MAX_ATTEMPTS = env.int("SENTIMENT_OUTBOX_MAX_ATTEMPTS", default=8)
 SENTIMENT_OUTBOX_BACKOFF_S = env.float("SENTIMENT_OUTBOX_BACKOFF_S", default=15.0)

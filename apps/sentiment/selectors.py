@@ -118,6 +118,9 @@ class TopicTimeline:
                 for b in self.buckets
             ],
             "alerts": [_jsonable(asdict(a)) for a in self.alerts],
+            # The chart draws the share only where this many articles were scored: one
+            # negative headline in a quiet slot is a 100 % that would hide a real spike.
+            "share_min_articles": settings.SENTIMENT_CHART_SHARE_MIN_ARTICLES,
         }
 
 

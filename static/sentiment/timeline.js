@@ -70,7 +70,12 @@
         {
           type: "line",
           label: "negative share %",
-          data: data.buckets.map((b) => (b.negative_share === null ? null : Math.round(1000 * b.negative_share) / 10)),
+          // Only where enough articles were scored (share_min_articles): a lone negative
+          // headline in a quiet slot would draw a 100 % spike.
+          data: data.buckets.map((b) =>
+            b.negative_share === null || b.positive + b.neutral + b.negative < (data.share_min_articles || 1)
+              ? null
+              : Math.round(1000 * b.negative_share) / 10),
           borderColor: "#6a1b9a",
           backgroundColor: "#6a1b9a",
           pointRadius: 3,

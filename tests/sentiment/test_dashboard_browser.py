@@ -73,6 +73,8 @@ def test_topic_page_draws_volumes_share_and_the_alert_marker(dash_server, ws_bro
             source_name="Wire A",
         )
     alert = fired_alert(topic, fired_at=burst_at + timedelta(minutes=5))
+    # One negative headline alone in a quiet slot: a 100 % share the chart must not draw.
+    scored_article(topic, published_at=now - timedelta(minutes=90), sentiment="negative")
 
     page = _signed_in_page(ws_browser, dash_server, "/sentiment/topics/acme/?range=6h")
 
@@ -93,6 +95,9 @@ def test_topic_page_draws_volumes_share_and_the_alert_marker(dash_server, ws_bro
             buckets: chart.data.labels.length,
             negative: sum('negative'), positive: sum('positive'), neutral: sum('neutral'),
             peakShare: Math.max(...chart.data.datasets[3].data.filter((v) => v !== null)),
+            sparseShares: chart.data.datasets[3].data.filter((v, i) => v !== null && chart.data
+              .datasets.slice(0, 3).reduce((n, d) => n + (d.data[i] || 0), 0) < 3).length,
+            shares: chart.data.datasets[3].data.filter((v) => v !== null).length,
             annotationIds: Object.keys(annotations),
             marker: annotations[alertKey],
             markerPixel: Math.round(chart.scales.x.getPixelForValue(annotations[alertKey].xMin)),
@@ -103,8 +108,9 @@ def test_topic_page_draws_volumes_share_and_the_alert_marker(dash_server, ws_bro
     )
     assert chart["labels"] == ["positive", "neutral", "negative", "negative share %"]
     assert chart["buckets"] == 72  # 6 h in 5-minute buckets
-    assert (chart["positive"], chart["neutral"], chart["negative"]) == (4, 8, 16)
+    assert (chart["positive"], chart["neutral"], chart["negative"]) == (4, 8, 17)
     assert chart["peakShare"] == 100
+    assert chart["shares"] > 0 and chart["sparseShares"] == 0  # no share line for 1-2 articles
     assert chart["pluginRegistered"]
     assert chart["annotationIds"] == [f"alert-{alert.id}"]
     assert chart["marker"]["type"] == "line"

@@ -42,6 +42,7 @@ def test_timeline_has_buckets_alerts_and_negative_headlines(analyst_client: Clie
     assert sum(b["negative"] for b in body["buckets"]) == 1
     assert sum(b["positive"] for b in body["buckets"]) == 1
     assert body["buckets"][-1]["negative_share"] == 0.5
+    assert body["share_min_articles"] == 3  # the chart leaves out shares of sparser slots
     assert [a["id"] for a in body["alerts"]] == [alert.id]
     assert body["negative_headlines"][0]["article_id"] == bad.id
     assert body["negative_headlines"][0]["url"] == bad.url
