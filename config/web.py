@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 APPLICATION = "config.asgi:application"
@@ -58,10 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     sock = listen(args.host, args.port)
     command = [sys.executable, "-m", "daphne", "--fd", str(sock.fileno()), *args.daphne_args]
     env = dict(os.environ)
+    metrics_dir = None
     if workers > 1:
         # The processes are the parallelism: OpenMP teams (FAISS, torch) of one thread each, not
         # one per core in every process, spinning against each other.
         env.setdefault("OMP_NUM_THREADS", "1")
+        if not env.get("PROMETHEUS_MULTIPROC_DIR"):
+            # prometheus_client's multiprocess mode: each process writes its samples here and
+            # /metrics (whichever process answers) adds them up; a fresh dir per server start.
+            metrics_dir = tempfile.mkdtemp(prefix="tessera-metrics-")
+            env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     children = [
         subprocess.Popen([*command, APPLICATION], pass_fds=[sock.fileno()], env=env)  # noqa: S603
         for _ in range(workers)
@@ -87,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
+    if metrics_dir is not None:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     return status if status >= 0 else 128 - status
 
 

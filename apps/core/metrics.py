@@ -23,7 +23,10 @@ HTTP_REQUEST_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 WEBSOCKET_CONNECTIONS = Gauge(
-    "tessera_websocket_connections", "Open websocket connections", ["consumer"]
+    "tessera_websocket_connections",
+    "Open websocket connections",
+    ["consumer"],
+    multiprocess_mode="livesum",  # several web processes: the sum over the live ones
 )
 ALERTS_SENT = Counter("tessera_alerts_sent", "Alerts sent", ["channel"])
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 
 from apps.core import selectors
+from apps.core.metrics import PlatformCollector
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,13 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
+    """This process's metrics, or every web process's when they share PROMETHEUS_MULTIPROC_DIR
+    (python -m config.web with several processes): a scrape reaches one of them."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        registry.register(PlatformCollector())
+        return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import database_url_for_subprocess
 
@@ -24,6 +25,25 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def healthz_served(port: int) -> int:
+    """GET /healthz on a new connection; 1 when it answered 200."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:  # noqa: S310
+        return int(response.status == 200)
+
+
+def healthz_count(port: int) -> float:
+    """tessera_http_request_duration_seconds_count of /healthz, summed over its labels."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:  # noqa: S310
+        families = text_string_to_metric_families(response.read().decode())
+    return sum(
+        sample.value
+        for family in families
+        if family.name == "tessera_http_request_duration_seconds"
+        for sample in family.samples
+        if sample.name.endswith("_count") and sample.labels.get("route") == "healthz"
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -56,6 +76,12 @@ def test_two_processes_serve_one_port_and_stop_together(tmp_path: Path) -> None:
             children = psutil.Process(server.pid).children()
             assert len(children) == 2
             assert all("daphne" in " ".join(child.cmdline()) for child in children)
+            # Prometheus sees both processes: a scrape, whichever process answers, counts the
+            # requests that every process served.
+            # (>=: a wait-loop request that timed out on our side during start-up still counts.)
+            healthz_total = 1 + sum(healthz_served(port) for _ in range(30))  # + the wait's 200
+            counts = {healthz_count(port) for _ in range(4)}
+            assert len(counts) == 1 and counts.pop() >= healthz_total
         finally:
             server.send_signal(signal.SIGTERM)
             code = server.wait(timeout=60)
