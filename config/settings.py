@@ -1,4 +1,5 @@
-"""Tessera settings: one module, environments differ by variables (see .env.example)."""
+"""Tessera settings: environments differ by variables (see .env.example); each app's own
+settings live in config/app_settings/<app>.py and are merged in below."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import BASE_DIR, default_base_model_dir, env
+from config.app_settings import recommender as recommender_settings
+from config.app_settings import sentiment as sentiment_settings
+from config.env import (  # noqa: F401  (DEBUG, PUBLIC_BASE_URL, VAR_DIR are settings too)
+    BASE_DIR,
+    DEBUG,
+    PUBLIC_BASE_URL,
+    VAR_DIR,
+    default_base_model_dir,
+    env,
+)
 
-VAR_DIR = Path(env.str("TESSERA_VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
-
-DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
@@ -337,197 +343,11 @@ CHAT_INTENT_HYPERPARAMETERS = {
     "label_smoothing": 0.1,
 }
 
-# --- Sentiment monitor (apps/sentiment) -----------------------------------------------------
-# Each part keeps its settings (and its beat entries, merged into CELERY_BEAT_SCHEDULE) in its
-# own block below.
-
-# ingest: feeds and the push API
-# Rows per POST /api/sentiment/articles/ (a bigger batch gets a 400, nothing stored).
-SENTIMENT_PUSH_MAX_BATCH = env.int("SENTIMENT_PUSH_MAX_BATCH", default=500)
-# How far ahead of this server's clock a published time may be before the row is refused.
-SENTIMENT_INGEST_FUTURE_SKEW_S = env.int("SENTIMENT_INGEST_FUTURE_SKEW_S", default=300)
-SENTIMENT_FEED_TIMEOUT_S = env.float("SENTIMENT_FEED_TIMEOUT_S", default=20.0)
-SENTIMENT_FEED_MAX_BYTES = env.int("SENTIMENT_FEED_MAX_BYTES", default=10_000_000)
-# A failing feed waits its interval x 2^failures, at most this long, before the next try.
-SENTIMENT_FEED_MAX_BACKOFF_S = env.int("SENTIMENT_FEED_MAX_BACKOFF_S", default=6 * 3600)
-# A claimed feed is not queued again for this long (matters only if a worker dies mid-poll).
-SENTIMENT_FEED_CLAIM_S = env.int("SENTIMENT_FEED_CLAIM_S", default=600)
-SENTIMENT_FEED_USER_AGENT = env.str(
-    "SENTIMENT_FEED_USER_AGENT", default="Tessera-FeedPoller/0.1 (+feed reader; polite)"
-)
-CELERY_BEAT_SCHEDULE["sentiment-poll-due-feeds"] = {
-    "task": "sentiment.poll_due_feeds",
-    "schedule": timedelta(seconds=env.int("SENTIMENT_FEED_BEAT_S", default=30)),
-}
-
-# understanding: sentiment scoring, topic matching
-# The headline classifier (registry task `sentiment.headline`), fine-tuned from the shipped
-# seed headlines plus the analysts' labels. MiniLM's sentiment fine-tune on Financial PhraseBank
-# (issue 13): 4 epochs, lr 5e-5, batch 16 reached 0.79-0.81 accuracy; headlines are short, so
-# 64 tokens hold them; label smoothing 0.1 as the chat's intents (less over-confident scores
-# for the labelling queue, which sorts by confidence).
-SENTIMENT_HEADLINE_HYPERPARAMETERS = {
-    "epochs": 4,
-    "batch_size": 16,
-    "learning_rate": 5e-5,
-    "max_seq_length": 64,
-    "label_smoothing": 0.1,
-}
-# New articles per `sentiment.understand_articles` task (one model pass over them in chunks of
-# 16 and one topic-matching pass): bounds a task's run time when a burst arrives.
-SENTIMENT_BATCH_SIZE = env.int("SENTIMENT_BATCH_SIZE", default=256)
-# After a promotion the new version re-scores the articles published within this window.
-SENTIMENT_RESCORE_WINDOW_HOURS = env.int("SENTIMENT_RESCORE_WINDOW_HOURS", default=72)
-# Cosine similarity of an article (title + body) to a topic's description needed to match when
-# the topic sets no threshold of its own. bench/topic_similarity.py (8 descriptions x 79
-# articles, bench/data/topic_similarity.json, MiniLM): best F1 at 0.36, precision 0.875 and
-# recall 0.857 (0.34: 0.824 / 0.857; 0.40: 0.946 / 0.714); bench/results/topic_similarity.json.
-SENTIMENT_TOPIC_SIMILARITY_THRESHOLD = env.float(
-    "SENTIMENT_TOPIC_SIMILARITY_THRESHOLD", default=0.36
-)
-# Articles kept in the `sentiment_articles` vector index (and re-matched when a topic changes).
-SENTIMENT_INDEX_DAYS = env.int("SENTIMENT_INDEX_DAYS", default=7)
-CELERY_TASK_ROUTES["sentiment.understand_articles"] = {"queue": "gpu"}
-CELERY_TASK_ROUTES["sentiment.refresh_topic_matches"] = {"queue": "gpu"}
-CELERY_BEAT_SCHEDULE["sentiment-articles-index-prune"] = {
-    "task": "sentiment.prune_articles_index",
-    "schedule": timedelta(hours=6),
-}
-
-# alerts: surge detection, alert emails
-# The detector's knobs (apps/sentiment/surge.py; bench/surge.py measures delay and false alerts).
-SENTIMENT_SURGE_HISTORY_HOURS = env.float("SENTIMENT_SURGE_HISTORY_HOURS", default=24.0)
-SENTIMENT_SURGE_HALF_LIFE_HOURS = env.float("SENTIMENT_SURGE_HALF_LIFE_HOURS", default=6.0)
-# Evaluated every minute, a window gets ~100 chances a day: bench/surge.py (20 topics x 4 days,
-# rules 15m + 60m) gave 0.42 false alerts per topic-day at p 0.01, 0.025 at 0.001, 0 at 1e-4
-# (where the 15m rule alone missed 6 of 18 surges instead of 5).
-SENTIMENT_SURGE_P_VALUE = env.float("SENTIMENT_SURGE_P_VALUE", default=0.001)
-SENTIMENT_SURGE_MIN_EXPECTED_PER_HOUR = env.float(
-    "SENTIMENT_SURGE_MIN_EXPECTED_PER_HOUR", default=0.5
-)
-SENTIMENT_SURGE_MIN_BASELINE_SHARE = env.float("SENTIMENT_SURGE_MIN_BASELINE_SHARE", default=0.1)
-SENTIMENT_SURGE_RELEASE_FRACTION = env.float("SENTIMENT_SURGE_RELEASE_FRACTION", default=0.5)
-# Most negative headlines kept as an alert's evidence and shown in its email.
-SENTIMENT_ALERT_HEADLINES = env.int("SENTIMENT_ALERT_HEADLINES", default=5)
-# An alert still firing and unacknowledged reminds once per rule cooldown, this often at most.
-SENTIMENT_ALERT_MAX_REMINDERS = env.int("SENTIMENT_ALERT_MAX_REMINDERS", default=3)
-# Absolute origin for links in emails (acknowledge, alert page): emails have no request. The
-# site's PUBLIC_BASE_URL unless set on its own (the demo sets PUBLIC_BASE_URL from its --port).
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000")
-SENTIMENT_ALERT_BASE_URL = env.str("SENTIMENT_ALERT_BASE_URL", default=PUBLIC_BASE_URL)
-SENTIMENT_ACK_MAX_AGE_DAYS = env.int("SENTIMENT_ACK_MAX_AGE_DAYS", default=14)
-# The topic chart's negative-share line skips time slots with fewer scored articles than this.
-SENTIMENT_CHART_SHARE_MIN_ARTICLES = env.int("SENTIMENT_CHART_SHARE_MIN_ARTICLES", default=3)
-# Outbox: a failed send waits BACKOFF_S * 2^(attempts-1) (capped), gives up after MAX_ATTEMPTS.
-SENTIMENT_OUTBOX_MAX_ATTEMPTS = env.int("SENTIMENT_OUTBOX_MAX_ATTEMPTS", default=8)
-SENTIMENT_OUTBOX_BACKOFF_S = env.float("SENTIMENT_OUTBOX_BACKOFF_S", default=15.0)
-SENTIMENT_OUTBOX_BACKOFF_MAX_S = env.float("SENTIMENT_OUTBOX_BACKOFF_MAX_S", default=3600.0)
-SENTIMENT_OUTBOX_BATCH = env.int("SENTIMENT_OUTBOX_BATCH", default=100)
-# The demo/test SMTP server (manage.py sentiment_mailbox) and where it keeps mail (a Maildir).
-SENTIMENT_MAILBOX_HOST = env.str("SENTIMENT_MAILBOX_HOST", default="127.0.0.1")
-SENTIMENT_MAILBOX_PORT = env.int("SENTIMENT_MAILBOX_PORT", default=8025)
-SENTIMENT_MAILBOX_DIR = env.str("SENTIMENT_MAILBOX_DIR", default=str(VAR_DIR / "mailbox"))
-# A hung SMTP server must not hold a flusher forever (Django's default is no timeout).
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)  # EMAIL_URL ?EMAIL_TIMEOUT= wins
-CELERY_BEAT_SCHEDULE["sentiment-alerts-evaluate"] = {
-    "task": "sentiment.alerts_evaluate",
-    "schedule": timedelta(seconds=env.int("SENTIMENT_ALERTS_EVALUATE_S", default=60)),
-}
-CELERY_BEAT_SCHEDULE["sentiment-outbox-flush"] = {
-    "task": "sentiment.outbox_flush",
-    "schedule": timedelta(seconds=env.int("SENTIMENT_OUTBOX_FLUSH_S", default=30)),
-}
-
-# dashboard and labelling
-# The overview compares a topic's last hour with this many days before it (its baseline).
-SENTIMENT_DASHBOARD_BASELINE_DAYS = env.int("SENTIMENT_DASHBOARD_BASELINE_DAYS", default=7)
-
-# --- Recommender (apps/recommender) ---------------------------------------------------------
-
-# catalogue, events, candidates, API
-# Rows per POST items/ or events/ request; a larger batch is refused whole (400) so a client
-# splits it instead of one request holding the database for seconds.
-RECOMMENDER_MAX_BATCH_ROWS = env.int("RECOMMENDER_MAX_BATCH_ROWS", default=1000)
-# An event may be stamped this far past the server's clock (client clocks drift); later is
-# refused per row as a future timestamp.
-RECOMMENDER_EVENT_FUTURE_SKEW_S = env.int("RECOMMENDER_EVENT_FUTURE_SKEW_S", default=300)
-# How much each event type says about interest (popularity, co-occurrence, recent items).
-RECOMMENDER_EVENT_WEIGHTS = {
-    "view": 1.0,
-    "click": 2.0,
-    "add_to_cart": 3.0,
-    "rating": 3.0,
-    "purchase": 5.0,
-}
-# Popular/trending: default window and how long a computed list is cached (Redis).
-RECOMMENDER_POPULAR_WINDOW_HOURS = env.int("RECOMMENDER_POPULAR_WINDOW_HOURS", default=24 * 7)
-RECOMMENDER_POPULAR_CACHE_S = env.int("RECOMMENDER_POPULAR_CACHE_S", default=60)
-# Co-occurrence: events of this many days, each user's last N items, top M neighbours kept
-# per item; refreshed for every client on this schedule, kept in the cache for a day.
-RECOMMENDER_COOCCURRENCE_DAYS = env.int("RECOMMENDER_COOCCURRENCE_DAYS", default=90)
-RECOMMENDER_COOCCURRENCE_ITEMS_PER_USER = env.int(
-    "RECOMMENDER_COOCCURRENCE_ITEMS_PER_USER", default=50
-)
-RECOMMENDER_COOCCURRENCE_NEIGHBOURS = env.int("RECOMMENDER_COOCCURRENCE_NEIGHBOURS", default=50)
-RECOMMENDER_COOCCURRENCE_REFRESH_S = env.int("RECOMMENDER_COOCCURRENCE_REFRESH_S", default=3600)
-# A user's recent items that seed text neighbours and co-occurrence candidates.
-RECOMMENDER_RECENT_ITEMS = env.int("RECOMMENDER_RECENT_ITEMS", default=10)
-# Items above which the item index switches from exact search to HNSW.
-RECOMMENDER_INDEX_APPROXIMATE_THRESHOLD = env.int(
-    "RECOMMENDER_INDEX_APPROXIMATE_THRESHOLD", default=20_000
-)
-# FAISS threads in processes that search the item index (web): a search of a few rows is
-# fastest on one thread (0: leave FAISS's default, one per core).
-RECOMMENDER_SEARCH_THREADS = env.int("RECOMMENDER_SEARCH_THREADS", default=1)
-# Ranking blend: model score (when a recommender.next_item version is promoted), each source's
-# prior, popularity and recency; all scores are scaled to [0, 1] before they are weighted.
-RECOMMENDER_BLEND_WEIGHTS = {
-    "model": env.float("RECOMMENDER_BLEND_MODEL", default=0.5),
-    "source": env.float("RECOMMENDER_BLEND_SOURCE", default=0.35),
-    "popularity": env.float("RECOMMENDER_BLEND_POPULARITY", default=0.1),
-    "recency": env.float("RECOMMENDER_BLEND_RECENCY", default=0.05),
-}
-CELERY_BEAT_SCHEDULE["recommender-refresh-cooccurrence"] = {
-    "task": "recommender.refresh_cooccurrence",
-    "schedule": timedelta(seconds=RECOMMENDER_COOCCURRENCE_REFRESH_S),
-}
-
-# ranking model
-# recommender.next_item (apps/recommender/training.py): event types it learns from, and how
-# strongly each says "the user wanted this" (the blend's EASE and popularity use the weights).
-RECOMMENDER_NEXT_ITEM_EVENT_WEIGHTS = {
-    "view": 1.0,
-    "click": 2.0,
-    "rating": 2.0,
-    "add_to_cart": 3.0,
-    "purchase": 4.0,
-}
-# Hyper-parameters (ml/recsys/config.py NextItemConfig); any key may be overridden per version.
-# The settings bench/rec_quality.py measured on MovieLens (bench/results/rec_quality.json):
-# full softmax, each user's latest 50 transitions per epoch, EASE + popularity blend.
-RECOMMENDER_NEXT_ITEM_HYPERPARAMETERS = {
-    "max_len": 50,
-    "windows_per_user": 1,
-    "batch_size": 32,
-    "learning_rate": 2e-3,
-    "epochs": 20,
-    "patience": 4,
-}
-# Retrain on a schedule (a new candidate version; a person promotes it): every N hours, 0 = off.
-RECOMMENDER_NEXT_ITEM_RETRAIN_HOURS = env.int("RECOMMENDER_NEXT_ITEM_RETRAIN_HOURS", default=24)
-# The scheduled retrain is skipped below this many events (nothing worth learning yet).
-RECOMMENDER_NEXT_ITEM_MIN_EVENTS = env.int("RECOMMENDER_NEXT_ITEM_MIN_EVENTS", default=200)
-if RECOMMENDER_NEXT_ITEM_RETRAIN_HOURS:
-    CELERY_BEAT_SCHEDULE["recommender-next-item-retrain"] = {
-        "task": "recommender.next_item_retrain",
-        "schedule": timedelta(hours=RECOMMENDER_NEXT_ITEM_RETRAIN_HOURS),
-    }
-
-# experiments and demo shop
-# The demo shop page (/shop/) serves this client's catalogue, calling the API with a key derived
-# from SECRET_KEY (apps/recommender/demo_data.py); empty turns the page off (the default
-# without DEBUG, since the page puts that key in its HTML).
-RECOMMENDER_DEMO_SHOP = env.str("RECOMMENDER_DEMO_SHOP", default="demo-shop" if DEBUG else "")
+# --- Apps' own settings (config/app_settings/<app>.py) ----------------------------------------
+for _part in (sentiment_settings, recommender_settings):
+    vars().update({name: value for name, value in vars(_part).items() if name.isupper()})
+    CELERY_BEAT_SCHEDULE.update(_part.beat_schedule)
+    CELERY_TASK_ROUTES.update(_part.task_routes)
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -549,6 +369,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Email ----------------------------------------------------------------------------------
+# A hung SMTP server must not hold a flusher forever (Django's default is no timeout).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)  # EMAIL_URL ?EMAIL_TIMEOUT= wins
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="tessera@localhost")

@@ -12,6 +12,7 @@ import numpy as np
 
 from bench.recquality.data import data_kind, load
 from bench.recquality.vectors import text_vectors
+from config.app_settings.recommender import RECOMMENDER_NEXT_ITEM_HYPERPARAMETERS
 from ml.embeddings import default_base_model_dir
 from ml.recsys.baselines import ALS, EASE, ItemKNN, Popularity, TextSimilarity
 from ml.recsys.config import NextItemConfig
@@ -19,18 +20,11 @@ from ml.recsys.data import leave_last_out
 from ml.recsys.evaluate import ranking_evaluate
 from ml.recsys.training import train_next_item
 
-# The full model's settings here (any may be changed with --set key=value): full softmax over
-# the catalogue, each user's most recent 50 transitions per epoch (an epoch is about a minute
-# on 2 shared CPU cores), and the blend with EASE and popularity chosen on validation.
-FULL_PARAMS: dict[str, Any] = {
-    "max_len": 50,
-    "windows_per_user": 1,
-    "batch_size": 32,
-    "learning_rate": 2e-3,
-    "epochs": 20,
-    "patience": 4,
-    "negatives": 0,
-}
+# The full model's settings (any may be changed with --set key=value): what the product trains
+# (RECOMMENDER_NEXT_ITEM_HYPERPARAMETERS: full softmax over the catalogue, each user's most recent
+# 50 transitions per epoch, about a minute on 2 shared CPU cores), and the blend with EASE and
+# popularity chosen on validation.
+FULL_PARAMS: dict[str, Any] = {**RECOMMENDER_NEXT_ITEM_HYPERPARAMETERS, "negatives": 0}
 
 
 def _value(text: str) -> Any:

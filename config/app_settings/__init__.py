@@ -1,0 +1,1 @@
+"""Each app's settings in its own module; config.settings merges them."""
